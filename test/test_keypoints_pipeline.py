@@ -63,7 +63,7 @@ def test_hand_found_as_hand21_and_handedness_follows_mirroring():
 
 def test_hand_skeleton_complete_and_named_stably(pipeline):
     frames = _sequence(rgb(HAND), [0, 5, 10, 15])
-    runs = [[s for s in pipeline.process(f, i / 10) if s.kind == "hand"]
+    runs = [[s for s in pipeline.process(f, i / 10) if s.kind.endswith("_hand")]
             for i, f in enumerate(frames)]
     assert all(len(hands) == 1 and _complete(hands[0]) for hands in runs)
     assert len({hands[0].id for hands in runs}) == 1

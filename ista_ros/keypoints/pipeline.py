@@ -27,7 +27,7 @@ HAND_TIE_MAX_COST = 1.0  # hand wrist to body wrist, in hand sizes
 @dataclass
 class Skeleton:
     id: str
-    kind: str              # "person" or "hand"
+    kind: str              # "person", "left_hand" or "right_hand" (Skeleton.msg kinds)
     layout: str
     joints: np.ndarray     # (J, 3) metres, camera optical frame
     confidence: np.ndarray  # (J,)
@@ -63,7 +63,8 @@ class KeypointPipeline:
         for h, (hand, hand_id) in enumerate(zip(hands, hand_ids)):
             joints = convert(hand_xyz[h], "hand21", self.hand_layout)
             conf = convert(hand.confidence[:, None], "hand21", self.hand_layout)[:, 0]
-            skeletons.append(Skeleton(self._hand_names.get(hand_id, hand_id), "hand",
+            side = ties[h][1] if h in ties else hand.handedness
+            skeletons.append(Skeleton(self._hand_names.get(hand_id, hand_id), f"{side}_hand",
                                       self.hand_layout, joints, conf))
         self.timings = {**{f"detect_{k}": v for k, v in self.detector.timings.items()},
                         "detect": detected - start, "track_lift": time.perf_counter() - detected}

@@ -1,0 +1,130 @@
+"""Video source node: a video file or a webcam published as sensor_msgs/Image (bgr8).
+
+Parameters: ``source`` (a video file path, or a webcam index such as "0"), ``topic``
+("image"), ``frame_id`` ("camera_optical_frame": the REP-103 optical frame of the
+camera), ``rate`` (frames per second; 0 = the file's recorded rate, 30 for webcams
+that report none), ``loop`` (restart a file at its end). Each image is stamped with
+the time it was read: frames of a file come out at the recorded rate with real stamps,
+so the whole live path runs on a recording. When a file ends (and ``loop`` is off)
+``finished`` is set and ``main`` returns.
+"""
+from __future__ import annotations
+
+import array
+import sys
+import threading
+import time
+
+import rclpy
+import rclpy.executors
+from rclpy.node import Node
+from sensor_msgs.msg import Image
+
+DEFAULT_RATE = 30.0
+
+
+def open_capture(source: str):
+    """An opened cv2.VideoCapture for a file path or a webcam index; ValueError if not."""
+    import cv2
+
+    capture = cv2.VideoCapture(int(source) if source.isdigit() else source)
+    if not capture.isOpened():
+        raise ValueError(f"cannot open video source {source!r}: give an existing video file "
+                         "or a webcam index such as 0")
+    return capture
+
+
+class VideoSourceNode(Node):
+    def __init__(self, node_name: str = "video_source", **kwargs):
+        super().__init__(node_name, **kwargs)
+        self.finished = threading.Event()
+        self.capture = self._thread = None  # set below; destroy_node copes with a failed start
+        p = self.declare_parameter
+        self.source = p("source", "").value
+        self.frame_id = p("frame_id", "camera_optical_frame").value
+        self.loop = p("loop", False).value
+        rate = p("rate", 0.0).value
+        topic = p("topic", "image").value
+        if not self.source:
+            raise ValueError("parameter 'source' is empty: set it to a video file or a "
+                             "webcam index such as 0")
+        self.capture = open_capture(self.source)
+        import cv2
+        recorded = self.capture.get(cv2.CAP_PROP_FPS)
+        self.rate = rate if rate > 0 else (recorded if recorded and recorded > 0 else DEFAULT_RATE)
+        self.publisher = self.create_publisher(Image, topic, 1)
+        self.published = 0
+        self._thread = threading.Thread(target=self._run, name="video_source", daemon=True)
+        self._thread.start()
+        self.get_logger().info(f"publishing {self.source} on {topic} at {self.rate:.1f} FPS")
+
+    def _run(self) -> None:
+        period = 1.0 / self.rate
+        due = time.monotonic()
+        while not self.finished.is_set():
+            ok, frame = self.capture.read()
+            if not ok:
+                if self.loop and self.published:
+                    import cv2
+                    self.capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                    continue
+                self.get_logger().info(f"end of {self.source} after {self.published} frames")
+                self.finished.set()
+                return
+            self.publisher.publish(self._to_image(frame))
+            self.published += 1
+            due += period
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            elif delay < -period:  # fell behind (slow disk, slow consumer): do not burst
+                due = time.monotonic()
+
+    def _to_image(self, frame) -> Image:
+        msg = Image(height=frame.shape[0], width=frame.shape[1], encoding="bgr8",
+                    step=frame.shape[1] * 3)
+        msg.header.stamp = self.get_clock().now().to_msg()
+        msg.header.frame_id = self.frame_id
+        msg.data = array.array("B", frame.tobytes())
+        return msg
+
+    def destroy_node(self):
+        self.finished.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+        if self.capture is not None:
+            self.capture.release()
+        return super().destroy_node()
+
+
+def spin_until_finished(node: VideoSourceNode, *others: Node) -> None:
+    """Spin ``node`` (and ``others``) until the video ends or the process is stopped."""
+    executor = rclpy.executors.MultiThreadedExecutor()
+    for n in (node, *others):
+        executor.add_node(n)
+    try:
+        while rclpy.ok() and not node.finished.is_set():
+            executor.spin_once(timeout_sec=0.1)
+    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
+        pass
+    finally:
+        executor.shutdown()
+
+
+def main(args=None) -> None:
+    rclpy.init(args=args)
+    try:
+        node = VideoSourceNode()
+    except ValueError as err:
+        print(f"video_source: error: {err}", file=sys.stderr)
+        rclpy.try_shutdown()
+        raise SystemExit(2)
+    try:
+        spin_until_finished(node)
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()
