@@ -7,7 +7,9 @@ For each configuration it builds the official ``model.ISTANet.Model`` from the o
 run YAML's model_args, fills it with ``randomize_state_dict(seed)`` (random weights,
 BatchNorm statistics, alpha and attention bias M), and records its eval-mode logits on
 a seeded random input. It also records the official ``feeders.tools.valid_crop_resize``
-on a seeded sample with zero-padded tail frames. Only these small arrays are committed;
+on a seeded sample with zero-padded tail frames, and the official NTU test pipeline end
+to end (``feeders.feeder_ntu.Feeder``, split test, then the model) on a small seeded file
+in the CTR-GCN npz format (``seeded_ntu_npz``). Only these small arrays are committed;
 the tests rebuild the same weights and inputs from the seeds with the project's code.
 Nothing of the official code is kept in this repository.
 """
@@ -57,6 +59,43 @@ def seeded_sample(frames=80, valid=67) -> np.ndarray:
     return sample
 
 
+def seeded_ntu_npz(path: Path) -> None:
+    """A small NTU120 file in the CTR-GCN format: x (N, 300, 150), one-hot y (N, 120); labels
+    mix mutual (A50-A60, A106-A120) and single-person classes; one sample has one person.
+    Centred as the preparation centres: joint 2 of the first person at frame 0 is the origin."""
+    rng = np.random.default_rng(INPUT_SEED)
+    labels = np.array([49, 3, 59, 105, 119, 10, 55, 110])  # 0-based action ids
+    lengths = np.array([300, 40, 120, 73, 211, 90, 64, 150])
+    x = np.zeros((len(labels), 300, 150), np.float32)
+    for i, length in enumerate(lengths):
+        x[i, :length] = rng.standard_normal((length, 150)).cumsum(0) * 0.05
+        x[i, :length] -= np.tile(x[i, 0, 3:6], 50)
+    x[2, :, 75:] = x[2, :, :75]  # a single-person sample, duplicated as the preparation does
+    y = np.eye(120, dtype=np.float32)[labels]
+    np.savez(path, x_train=x, y_train=y, x_test=x, y_test=y)
+
+
+def official_feeder_scores(official: Path, tools, model_args: dict) -> np.ndarray:
+    """Logits of the official NTU test pipeline: its feeder, then its model, one by one."""
+    import types
+    import tempfile
+    sys.modules["feeders"] = types.SimpleNamespace(tools=tools)  # feeder_ntu does `from feeders import tools`
+    spec = importlib.util.spec_from_file_location("official_feeder_ntu", official / "feeders" / "feeder_ntu.py")
+    feeder_module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(feeder_module)
+    from model.ISTANet import Model
+    model = Model(**model_args).eval()
+    model.load_state_dict(randomize_state_dict(model.state_dict(), WEIGHT_SEED))
+    with tempfile.TemporaryDirectory() as tmp:
+        npz = Path(tmp) / "ntu.npz"
+        seeded_ntu_npz(npz)
+        feeder = feeder_module.Feeder(str(npz), split="test", window_size=120, p_interval=[0.95])
+        with torch.no_grad():
+            rows = [model(torch.from_numpy(feeder[i][0])[None].float()).numpy()[0] for i in range(len(feeder))]
+        labels = np.array([feeder[i][1] for i in range(len(feeder))])
+    return np.stack(rows), labels
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--official", required=True, type=Path, help="a clone of Necolizer/ISTA-Net")
@@ -81,6 +120,8 @@ def main():
     sample = seeded_sample()
     for window in (40, 120):
         out[f"crop_resize_{window}"] = tools.valid_crop_resize(sample, 67, [0.95], window)
+    ntu_args = case_args(CASES["ntu26"], args.configs)
+    out["ntu_feeder_logits"], out["ntu_feeder_labels"] = official_feeder_scores(args.official, tools, ntu_args)
     np.savez_compressed(HERE / "official_reference.npz", **out)
     print("wrote", HERE / "official_reference.npz")
 
