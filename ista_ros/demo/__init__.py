@@ -1,0 +1,1 @@
+"""Embedded demo: procedural interactions, the shipped model and the demo orchestration."""

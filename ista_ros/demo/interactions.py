@@ -1,0 +1,657 @@
+"""Procedural two-person interactions in the NTU RGB+D 25-joint layout (Kinect v2 order).
+
+A dataset that no licence blocks, and the live source of the demo. Each sample is built
+from a small kinematic skeleton: bone lengths scaled by body size, a pelvis trajectory on
+the floor, a few torso angles, legs driven by a gait cycle (plus a kick), and arms solved
+by two-bone inverse kinematics towards hand targets (the partner's hand, chest, back,
+face). Bones therefore keep their length in every frame; only the joint noise of the
+simulated tracker changes them.
+
+Coordinates are NTU camera coordinates in metres: x right, y up, z away from the camera
+(the camera stands 2.5-4.5 m from the pair). Samples are NOT centred here: the demo
+recipe's `Preprocessing(centre_joint=1)` subtracts the middle of the spine of entity 0 at
+the first frame of every model input (training sample and live window alike), so the
+model sees the same normalisation in training and in the live node.
+
+A sample is (C=3, T, J=25, E=2) float32; frames where the tracker lost a person are zero
+for that person (a brief dropout), as in NTU.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+CLASS_NAMES = (
+    "handshake", "hug", "push", "punch", "kick",
+    "point at", "wave at", "hand over", "approach", "walk apart",
+)
+LAYOUT = "ntu25"
+NUM_JOINTS = 25
+FPS = 30
+
+# NTU-25 joint indices (0-based).
+BASE, MID, NECK, HEAD = 0, 1, 2, 3
+SHOULDER, ELBOW, WRIST, HAND = (4, 8), (5, 9), (6, 10), (7, 11)  # (left, right)
+HIP, KNEE, ANKLE, FOOT = (12, 16), (13, 17), (14, 18), (15, 19)
+SPINE_SHOULDER = 20
+HAND_TIP, THUMB = (21, 23), (22, 24)
+LEFT, RIGHT = 0, 1
+SIDE_SIGN = (1.0, -1.0)  # body-local x points to the person's left
+
+# Rigid links (parent, child) of the kinematic skeleton; their lengths never change.
+BONES = (
+    (BASE, MID), (MID, SPINE_SHOULDER), (SPINE_SHOULDER, NECK), (NECK, HEAD),
+    *((SPINE_SHOULDER, SHOULDER[s]) for s in (0, 1)),
+    *((SHOULDER[s], ELBOW[s]) for s in (0, 1)), *((ELBOW[s], WRIST[s]) for s in (0, 1)),
+    *((WRIST[s], HAND[s]) for s in (0, 1)), *((HAND[s], HAND_TIP[s]) for s in (0, 1)),
+    *((HAND[s], THUMB[s]) for s in (0, 1)), *((BASE, HIP[s]) for s in (0, 1)),
+    *((HIP[s], KNEE[s]) for s in (0, 1)), *((KNEE[s], ANKLE[s]) for s in (0, 1)),
+    *((ANKLE[s], FOOT[s]) for s in (0, 1)),
+)
+
+# Segment lengths in metres of a 1.70 m adult.
+NOMINAL_HEIGHT = 1.70
+NOMINAL_BODY = {
+    "spine_low": 0.26, "spine_up": 0.22, "neck": 0.07, "head": 0.12,
+    "shoulder_width": 0.18, "shoulder_drop": 0.04, "upper_arm": 0.29, "forearm": 0.25,
+    "hand": 0.08, "finger": 0.07, "thumb": 0.05, "hip_width": 0.09, "hip_drop": 0.07,
+    "thigh": 0.43, "shin": 0.41, "ankle": 0.08, "foot": 0.13,
+}
+
+# Natural duration of each class in seconds at speed 1.
+DURATION_S = (3.2, 4.0, 2.6, 2.2, 2.6, 3.0, 3.0, 3.6, 3.2, 3.2)
+
+
+@dataclass(frozen=True)
+class Variation:
+    """Ranges of the per-sample variation (uniform between the two values)."""
+
+    height: tuple[float, float] = (1.50, 1.95)  # body height, m
+    speed: tuple[float, float] = (0.8, 1.25)  # playback speed factor
+    facing_deg: float = 12.0  # std of each person's facing around "towards the partner"
+    centre_offset: float = 0.4  # m, half-range of the pair's position on the floor
+    camera_yaw_deg: tuple[float, float] = (-60.0, 60.0)  # 0: side view of the pair
+    camera_pitch_deg: tuple[float, float] = (0.0, 20.0)  # looking down
+    camera_distance: tuple[float, float] = (2.8, 4.5)  # m, to the pair's midpoint
+    noise_std: tuple[float, float] = (0.003, 0.012)  # m, per joint and frame
+    dropout_rate: float = 0.25  # probability that a sample has one tracker dropout
+    dropout_frames: tuple[int, int] = (3, 10)  # its length
+
+
+EXACT = Variation(speed=(1.0, 1.0), facing_deg=0.0, centre_offset=0.0, camera_yaw_deg=(0.0, 0.0),
+                  camera_pitch_deg=(0.0, 0.0), noise_std=(0.0, 0.0), dropout_rate=0.0)
+
+
+# --------------------------------------------------------------------------- geometry
+
+def _rot_y(angle):
+    """(T, 3, 3) rotations about the vertical: local z (forward) -> (sin a, 0, cos a)."""
+    c, s = np.cos(angle), np.sin(angle)
+    z, o = np.zeros_like(angle), np.ones_like(angle)
+    return np.stack([np.stack([c, z, s], -1), np.stack([z, o, z], -1), np.stack([-s, z, c], -1)], -2)
+
+
+def _rot_x(angle):
+    """(T, 3, 3) rotations about the local left axis: positive bends forward."""
+    c, s = np.cos(angle), np.sin(angle)
+    z, o = np.zeros_like(angle), np.ones_like(angle)
+    return np.stack([np.stack([o, z, z], -1), np.stack([z, c, -s], -1), np.stack([z, s, c], -1)], -2)
+
+
+def _apply(rot, vec):
+    """Rotate body-local vectors (3,) or (T, 3) by (T, 3, 3)."""
+    return np.einsum("tij,tj->ti", rot, np.broadcast_to(vec, rot.shape[:-1]))
+
+
+def _unit(v):
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
+
+
+def _reject(v, axis):
+    """Component of v perpendicular to the unit vector axis."""
+    return v - np.sum(v * axis, -1, keepdims=True) * axis
+
+
+def _two_bone(root, target, l1, l2, pole):
+    """Middle and end joints of a two-bone limb reaching from root towards target.
+
+    The target is clamped to the reachable shell; the middle joint bends towards pole.
+    """
+    span = target - root
+    dist = np.linalg.norm(span, axis=-1, keepdims=True)
+    axis = span / np.maximum(dist, 1e-9)
+    dist = np.clip(dist, abs(l1 - l2) + 1e-3, 0.999 * (l1 + l2))
+    along = (l1 ** 2 - l2 ** 2 + dist ** 2) / (2 * dist)
+    out = np.sqrt(np.maximum(l1 ** 2 - along ** 2, 0.0))
+    bend = _unit(_reject(pole, axis))
+    return root + along * axis + out * bend, root + dist * axis
+
+
+def _ramp(t, start, end):
+    """Smooth step from 0 at start to 1 at end."""
+    x = np.clip((t - start) / max(end - start, 1e-6), 0.0, 1.0)
+    return x * x * (3 - 2 * x)
+
+
+def _pulse(t, rise, full, fall, zero):
+    """0 -> 1 between rise and full, 1 -> 0 between fall and zero."""
+    return _ramp(t, rise, full) * (1 - _ramp(t, fall, zero))
+
+
+def _lerp(a, b, w):
+    """a -> b by weight w; a per-frame weight (T,) applies to every coordinate of (T, 3)."""
+    w = np.asarray(w)
+    extra = max(np.ndim(a), np.ndim(b)) - w.ndim
+    return a + (b - a) * w.reshape(w.shape + (1,) * max(extra, 0))
+
+
+# --------------------------------------------------------------------------- people
+
+def _draw_body(rng, height):
+    """Segment lengths of one person: scaled to height, with individual proportions."""
+    scale = height / NOMINAL_HEIGHT
+    body = {k: v * scale * rng.uniform(0.95, 1.05) for k, v in NOMINAL_BODY.items()}
+    body["height"] = height
+    return body
+
+
+@dataclass
+class _Person:
+    """The motion of one person, set by a class script, as arrays over T frames."""
+
+    body: dict
+    x: np.ndarray  # floor position along the interaction axis, m
+    yaw: np.ndarray  # facing, rad; pi/2 faces +x
+    z: np.ndarray = None  # floor position across the axis, m
+    lean: np.ndarray = None  # forward bend of the upper body, rad
+    twist: np.ndarray = None  # upper-body yaw relative to the pelvis, rad
+    nod: np.ndarray = None  # head pitch, rad
+    kick_hip: np.ndarray = None  # (2, T) extra hip flexion per leg
+    kick_knee: np.ndarray = None  # (2, T) extra knee flexion per leg
+    reach: list = field(default_factory=lambda: [None, None])  # per arm: (target (T,3), weight (T,))
+    pole: list = field(default_factory=lambda: [None, None])  # per arm: local elbow direction
+
+    def __post_init__(self):
+        steps = len(self.x)
+        for name in ("z", "lean", "twist", "nod"):
+            if getattr(self, name) is None:
+                setattr(self, name, np.zeros(steps))
+        self.kick_hip = np.zeros((2, steps)) if self.kick_hip is None else self.kick_hip
+        self.kick_knee = np.zeros((2, steps)) if self.kick_knee is None else self.kick_knee
+
+    @property
+    def height(self):
+        return self.body["height"]
+
+    @property
+    def arm(self):
+        return self.body["upper_arm"] + self.body["forearm"] + self.body["hand"]
+
+
+def _gait(person, fps):
+    """Hip and knee angles (2, T) and the arm swing (2, T) of walking, from the pelvis path."""
+    body = person.body
+    step = np.diff(np.stack([person.x, person.z], -1), axis=0, prepend=[[person.x[0], person.z[0]]])
+    forward = np.stack([np.sin(person.yaw), np.cos(person.yaw)], -1)
+    progress = np.cumsum(np.sum(step * forward, -1))
+    speed = np.convolve(np.linalg.norm(step, axis=-1) * fps, np.ones(7) / 7, mode="same")
+    amplitude = np.clip(speed / (0.9 * body["thigh"] / 0.43), 0.0, 1.0)
+    phase = 2 * np.pi * progress / (3.3 * body["thigh"]) + np.array([[0.0], [np.pi]])
+    hip = 0.42 * amplitude * np.sin(phase)
+    knee = 0.08 + 0.8 * amplitude * np.maximum(np.cos(phase), 0.0)
+    return hip, knee, hip[::-1]
+
+
+def _skeleton(person, fps):
+    """World joints (T, 25, 3) of a person and the torso frames the arms need."""
+    b, steps = person.body, len(person.x)
+    hip_angle, knee_angle, arm_swing = _gait(person, fps)
+    hip_angle = hip_angle + person.kick_hip
+    knee_angle = knee_angle + person.kick_knee
+    shank = hip_angle - knee_angle
+    leg_drop = b["thigh"] * np.cos(hip_angle) + b["shin"] * np.cos(shank)
+    pelvis_y = b["ankle"] + b["hip_drop"] + leg_drop.max(axis=0)
+    joints = np.zeros((steps, NUM_JOINTS, 3))
+    joints[:, BASE] = np.stack([person.x, pelvis_y, person.z], -1)
+
+    hips = _rot_y(person.yaw)
+    lower = hips @ _rot_x(0.4 * person.lean)
+    upper = _rot_y(person.yaw + person.twist) @ _rot_x(person.lean)
+    head = upper @ _rot_x(person.nod)
+    joints[:, MID] = joints[:, BASE] + _apply(lower, [0, b["spine_low"], 0])
+    joints[:, SPINE_SHOULDER] = joints[:, MID] + _apply(upper, [0, b["spine_up"], 0])
+    joints[:, NECK] = joints[:, SPINE_SHOULDER] + _apply(upper, [0, b["neck"], 0])
+    joints[:, HEAD] = joints[:, NECK] + _apply(head, [0, b["head"], 0.02])
+
+    for side, sign in enumerate(SIDE_SIGN):
+        joints[:, SHOULDER[side]] = joints[:, SPINE_SHOULDER] + _apply(
+            upper, [sign * b["shoulder_width"], -b["shoulder_drop"], -0.01])
+        hip = joints[:, BASE] + _apply(hips, [sign * b["hip_width"], -b["hip_drop"], 0])
+        joints[:, HIP[side]] = hip
+        thigh = np.stack([np.full(steps, 0.03 * sign), -np.cos(hip_angle[side]), np.sin(hip_angle[side])], -1)
+        joints[:, KNEE[side]] = hip + b["thigh"] * _apply(hips, _unit(thigh))
+        shin = np.stack([np.full(steps, 0.03 * sign), -np.cos(shank[side]), np.sin(shank[side])], -1)
+        joints[:, ANKLE[side]] = joints[:, KNEE[side]] + b["shin"] * _apply(hips, _unit(shin))
+        toe = shank[side] - 0.3 * np.clip(person.kick_hip[side], 0, None)  # a kick points the toes
+        foot = np.stack([np.zeros(steps), np.sin(toe), np.cos(toe)], -1)
+        joints[:, FOOT[side]] = joints[:, ANKLE[side]] + b["foot"] * _apply(hips, foot)
+    _arms(person, joints, upper, arm_swing)
+    return joints
+
+
+def _rest_hand(person, joints, side, swing=0.0):
+    """Where a hanging hand is: below the shoulder, swinging with the gait."""
+    b = person.body
+    facing = _rot_y(person.yaw + person.twist)
+    sign = SIDE_SIGN[side]
+    down = 0.97 * (b["upper_arm"] + b["forearm"] + b["hand"])
+    offset = np.stack([np.full(len(person.x), 0.1 * sign), -down * np.cos(swing), down * np.sin(swing) + 0.04], -1)
+    return joints[:, SHOULDER[side]] + _apply(facing, offset)
+
+
+def _arms(person, joints, upper, arm_swing):
+    """Solve both arms by inverse kinematics towards their (blended) hand targets."""
+    b = person.body
+    forearm = b["forearm"] + b["hand"]
+    for side, sign in enumerate(SIDE_SIGN):
+        shoulder = joints[:, SHOULDER[side]]
+        target = _rest_hand(person, joints, side, 0.5 * arm_swing[side])
+        if person.reach[side] is not None:
+            goal, weight = person.reach[side]
+            target = _lerp(target, goal, weight)
+        pole_local = person.pole[side] if person.pole[side] is not None else [0.35 * sign, -0.6, -1.0]
+        elbow, hand = _two_bone(shoulder, target, b["upper_arm"], forearm, _apply(upper, pole_local))
+        direction = _unit(hand - elbow)
+        joints[:, ELBOW[side]] = elbow
+        joints[:, WRIST[side]] = elbow + b["forearm"] * direction
+        joints[:, HAND[side]] = hand
+        joints[:, HAND_TIP[side]] = hand + b["finger"] * direction
+        # The thumb points up-forward off the hand, or sideways when the hand points that way.
+        up_front = _reject(_apply(upper, [0, 1, 1]), direction)
+        inward = _reject(_apply(upper, [-sign, 0, 0]), direction)
+        thumb = np.where(np.linalg.norm(up_front, axis=-1, keepdims=True) > 0.3, up_front, inward)
+        joints[:, THUMB[side]] = hand + b["thumb"] * _unit(0.5 * direction + _unit(thumb))
+
+
+def _forward(person):
+    return np.stack([np.sin(person.yaw), np.zeros_like(person.yaw), np.cos(person.yaw)], -1)
+
+
+def _left(person):
+    return np.stack([np.cos(person.yaw), np.zeros_like(person.yaw), -np.sin(person.yaw)], -1)
+
+
+# --------------------------------------------------------------------------- scenes
+
+@dataclass
+class _Scene:
+    """Time base and people of one interaction: A acts at -x facing +x, B at +x facing -x."""
+
+    rng: np.random.Generator
+    t: np.ndarray  # normalised time 0..1
+    seconds: np.ndarray
+    fps: float
+    facing_deg: float = 0.0
+    a: _Person = None
+    b: _Person = None
+
+    def people(self, bodies, d_a, d_b=None):
+        """Place A and B facing each other; d_a/d_b are x positions over time."""
+        jitter = np.deg2rad(self.facing_deg) * self.rng.standard_normal(2)
+        steps = len(self.t)
+        self.a = _Person(bodies[0], np.broadcast_to(d_a, steps).astype(float), np.full(steps, np.pi / 2 + jitter[0]))
+        self.b = _Person(bodies[1], np.broadcast_to(d_b, steps).astype(float), np.full(steps, -np.pi / 2 + jitter[1]))
+        return self.a, self.b
+
+    def u(self, low, high):
+        return self.rng.uniform(low, high)
+
+    def phase(self, value):
+        """A key time with a little jitter, so no two samples share timing."""
+        return value + self.rng.uniform(-0.03, 0.03)
+
+    def wobble(self, amplitude):
+        """Slow idle sway: two sinusoids of random frequency and phase."""
+        freq = self.rng.uniform(0.15, 0.6, 2)
+        phase = self.rng.uniform(0, 2 * np.pi, 2)
+        return amplitude * 0.5 * np.sin(2 * np.pi * freq[:, None] * self.seconds + phase[:, None]).sum(0)
+
+    def idle(self, person):
+        person.x = person.x + self.wobble(0.015)
+        person.z = person.z + self.wobble(0.015)
+        person.lean = person.lean + self.wobble(0.03)
+        person.nod = person.nod + self.wobble(0.08)
+        person.twist = person.twist + self.wobble(0.05)
+
+    def side(self):
+        """The acting hand or foot: right three times in four."""
+        return RIGHT if self.rng.random() < 0.75 else LEFT
+
+
+def _chest(joints):
+    return 0.65 * joints[:, SPINE_SHOULDER] + 0.35 * joints[:, MID]
+
+
+def _handshake(sc, bodies):
+    start, meet = sc.u(1.0, 1.5), sc.u(0.62, 0.74) * (bodies[0]["thigh"] + bodies[1]["thigh"]) / 0.86
+    gap = _lerp(start, meet, _ramp(sc.t, 0.0, sc.phase(0.3)))
+    a, b = sc.people(bodies, -gap / 2, gap / 2)
+    reach = _pulse(sc.t, sc.phase(0.12), sc.phase(0.35), sc.phase(0.72), sc.phase(0.92))
+    for p in (a, b):
+        sc.idle(p)
+        p.lean = p.lean + sc.u(0.05, 0.15) * reach
+        p.twist = p.twist + 0.2 * reach
+    ja, jb = _skeleton(a, sc.fps), _skeleton(b, sc.fps)
+    height = 0.54 * (a.height + b.height) / 2 + sc.u(-0.04, 0.04)
+    meet_point = 0.5 * (ja[:, BASE] + jb[:, BASE]) * [1, 0, 1] + [0, height, sc.u(-0.04, 0.04)]
+    shake = _pulse(sc.t, 0.33, 0.4, 0.66, 0.74) * 0.035 * np.sin(2 * np.pi * sc.u(2.0, 3.0) * sc.seconds)
+    meet_point[:, 1] += shake
+    a.reach[RIGHT] = (meet_point - [0.025, 0, 0], reach)
+    b.reach[RIGHT] = (meet_point + [0.025, 0, 0], reach)
+
+
+def _hug(sc, bodies):
+    start, close, after = sc.u(1.1, 1.6), sc.u(0.34, 0.42), sc.u(0.5, 0.8)
+    gap = _lerp(_lerp(start, close, _ramp(sc.t, 0.0, sc.phase(0.3))), after, _ramp(sc.t, sc.phase(0.85), 1.0))
+    a, b = sc.people(bodies, -gap / 2, gap / 2)
+    hold = _pulse(sc.t, sc.phase(0.2), sc.phase(0.42), sc.phase(0.76), sc.phase(0.9))
+    rock = 0.12 * np.sin(2 * np.pi * sc.u(0.4, 0.8) * sc.seconds)
+    for p in (a, b):
+        sc.idle(p)
+        p.lean = p.lean + 0.12 * hold
+        p.twist = p.twist + rock * hold
+        p.pole = [[1.0, 0.1, -0.4], [-1.0, 0.1, -0.4]]
+    ja, jb = _skeleton(a, sc.fps), _skeleton(b, sc.fps)
+    high = sc.rng.integers(2)  # one arm over the partner's shoulder, one under the arm
+    for me, other, jo in ((a, b, jb), (b, a, ja)):
+        back = -0.13 * _forward(other)
+        for side, sign in enumerate(SIDE_SIGN):
+            across = -sign * 0.08 * _left(other)  # my right hand goes round the partner's left
+            level = jo[:, SPINE_SHOULDER] if side == high else jo[:, MID]
+            me.reach[side] = (level + back + across, hold)
+
+
+def _push(sc, bodies):
+    start, step, shove = sc.u(0.85, 1.1), sc.u(0.1, 0.25), sc.u(0.3, 0.6)
+    contact = sc.phase(0.36)
+    a_x = -start / 2 + step * _ramp(sc.t, 0.1, contact)
+    b_x = start / 2 + shove * _ramp(sc.t, contact - 0.02, contact + 0.25)
+    a, b = sc.people(bodies, a_x, b_x)
+    hands = _pulse(sc.t, contact - 0.2, contact, contact + 0.15, contact + 0.38)
+    recoil = _pulse(sc.t, contact - 0.02, contact + 0.06, contact + 0.15, contact + 0.4)
+    for p in (a, b):
+        sc.idle(p)
+    a.lean = a.lean + 0.25 * hands
+    b.lean = b.lean - 0.22 * recoil
+    b.nod = b.nod - 0.25 * recoil
+    ja, jb = _skeleton(a, sc.fps), _skeleton(b, sc.fps)
+    for side in (LEFT, RIGHT):
+        front = 0.6 * jb[:, SHOULDER[side]] + 0.4 * _chest(jb) + 0.08 * _forward(b) - [0, 0.05, 0]
+        a.reach[side] = (front, hands)
+        b.reach[side] = (jb[:, SHOULDER[side]] + 0.3 * _forward(b) - [0, 0.3, 0], 0.7 * recoil)
+
+
+def _punch(sc, bodies):
+    start, side = sc.u(0.75, 0.95), sc.side()
+    hits = (sc.phase(0.42),) if sc.rng.random() < 0.5 else (sc.phase(0.35), sc.phase(0.65))
+    strike = sum(_pulse(sc.t, h - 0.09, h - 0.01, h + 0.02, h + 0.12) for h in hits)
+    flinch = sum(_pulse(sc.t, h - 0.01, h + 0.04, h + 0.08, h + 0.25) for h in hits)
+    a, b = sc.people(bodies, -start / 2 + 0.1 * _ramp(sc.t, 0.05, 0.25), start / 2 + 0.08 * _ramp(sc.t, hits[0], hits[-1] + 0.2))
+    for p in (a, b):
+        sc.idle(p)
+    guard = _pulse(sc.t, 0.03, 0.2, 0.85, 0.98)
+    a.twist = a.twist - SIDE_SIGN[side] * 0.35 * strike
+    a.lean = a.lean + 0.1 * guard + 0.08 * strike
+    b.lean = b.lean - 0.15 * flinch
+    b.nod = b.nod - 0.35 * flinch
+    ja, jb = _skeleton(a, sc.fps), _skeleton(b, sc.fps)
+    face = jb[:, HEAD] + 0.1 * _forward(b)
+    for s, sign in enumerate(SIDE_SIGN):
+        chin = ja[:, HEAD] + 0.25 * _forward(a) + 0.1 * sign * _left(a) - [0, 0.15, 0]
+        target = _lerp(chin, face, strike) if s == side else chin
+        a.reach[s] = (target, np.maximum(guard, strike))
+    a.pole[side] = [0.7 * SIDE_SIGN[side], -1.0, -0.3]
+
+
+def _kick(sc, bodies):
+    start, leg = sc.u(0.9, 1.2), sc.side()
+    peak = sc.phase(0.45)
+    raise_leg = _pulse(sc.t, peak - 0.22, peak, peak + 0.05, peak + 0.25)
+    chamber = _pulse(sc.t, peak - 0.25, peak - 0.12, peak - 0.08, peak) + _pulse(sc.t, peak + 0.04, peak + 0.12, peak + 0.16, peak + 0.25)
+    doubled = _pulse(sc.t, peak, peak + 0.08, peak + 0.25, peak + 0.45)
+    a, b = sc.people(bodies, -start / 2, start / 2 + 0.15 * _ramp(sc.t, peak, peak + 0.2))
+    for p in (a, b):
+        sc.idle(p)
+    a.kick_hip[leg] = sc.u(1.0, 1.4) * raise_leg
+    a.kick_knee[leg] = 1.3 * chamber
+    a.lean = a.lean - 0.25 * raise_leg
+    b.lean = b.lean + 0.4 * doubled
+    b.nod = b.nod + 0.2 * doubled
+    ja, jb = _skeleton(a, sc.fps), _skeleton(b, sc.fps)
+    for side, sign in enumerate(SIDE_SIGN):
+        balance = ja[:, SHOULDER[side]] + 0.35 * sign * _left(a) - [0, 0.3, 0] + 0.1 * _forward(a)
+        a.reach[side] = (balance, 0.8 * raise_leg)
+        b.reach[side] = (jb[:, MID] + 0.2 * _forward(b) + 0.06 * sign * _left(b), doubled)
+
+
+def _point(sc, bodies):
+    start, side = sc.u(1.6, 3.0), sc.side()
+    a, b = sc.people(bodies, -start / 2, start / 2)
+    for p in (a, b):
+        sc.idle(p)
+    aim = _pulse(sc.t, sc.phase(0.12), sc.phase(0.32), sc.phase(0.72), sc.phase(0.9))
+    a.twist = a.twist - SIDE_SIGN[side] * 0.15 * aim
+    ja, jb = _skeleton(a, sc.fps), _skeleton(b, sc.fps)
+    shoulder = ja[:, SHOULDER[side]]
+    target = 0.5 * (jb[:, HEAD] + _chest(jb)) + [0, sc.u(-0.3, 0.1), 0]
+    a.reach[side] = (shoulder + a.arm * _unit(target - shoulder), aim)
+
+
+def _wave(sc, bodies):
+    start = sc.u(1.6, 3.5)
+    a, b = sc.people(bodies, -start / 2, start / 2)
+    wavers = [(a, sc.phase(0.1))] + ([(b, sc.phase(0.3))] if sc.rng.random() < 0.4 else [])
+    for p in (a, b):
+        sc.idle(p)
+    for p, begin in wavers:
+        side = sc.side()
+        sign = SIDE_SIGN[side]
+        raised = _pulse(sc.t, begin, begin + 0.18, begin + 0.55, begin + 0.7)
+        joints = _skeleton(p, sc.fps)
+        swing = 0.12 * np.sin(2 * np.pi * sc.u(1.5, 2.5) * sc.seconds) * _ramp(sc.t, begin + 0.12, begin + 0.2)
+        offset = (0.25 * sign + swing)[:, None] * _left(p) + 0.12 * _forward(p) + [0, sc.u(0.28, 0.42), 0]
+        p.reach[side] = (joints[:, SHOULDER[side]] + offset, raised)
+        p.pole[side] = [sign, -1.0, 0.0]
+
+
+def _hand_over(sc, bodies):
+    start, giver, taker = sc.u(0.7, 0.9), sc.side(), sc.side()
+    a, b = sc.people(bodies, -start / 2, start / 2)
+    for p in (a, b):
+        sc.idle(p)
+    offer, take, away = sc.phase(0.3), sc.phase(0.5), sc.phase(0.62)
+    a.lean = a.lean + 0.1 * _pulse(sc.t, offer - 0.2, offer, away, away + 0.2)
+    b.lean = b.lean + 0.1 * _pulse(sc.t, offer, take, away, away + 0.15)
+    ja, jb = _skeleton(a, sc.fps), _skeleton(b, sc.fps)
+    height = 0.52 * (a.height + b.height) / 2 + sc.u(-0.05, 0.05)
+    spot = 0.5 * (ja[:, BASE] + jb[:, BASE]) * [1, 0, 1] + [sc.u(-0.1, 0.0), height, sc.u(-0.08, 0.08)]
+    spot = _within_reach(ja[:, SHOULDER[giver]], spot, 0.95 * a.arm)
+    held_a = ja[:, SHOULDER[giver]] + 0.3 * _forward(a) - [0, 0.35, 0]
+    held_b = jb[:, SHOULDER[taker]] + 0.3 * _forward(b) - [0, 0.35, 0]
+    a.reach[giver] = (_lerp(held_a, spot, _ramp(sc.t, offer - 0.2, offer)), 1 - _ramp(sc.t, away, away + 0.2))
+    b.reach[taker] = (_lerp(spot + [0.03, 0, 0], held_b, _ramp(sc.t, away, away + 0.2)),
+                      _ramp(sc.t, offer, take) * (1 - _ramp(sc.t, 0.9, 1.0)))
+
+
+def _within_reach(shoulder, point, reach):
+    """point, pulled towards the shoulder until an arm of length reach gets there."""
+    span = point - shoulder
+    dist = np.linalg.norm(span, axis=-1, keepdims=True)
+    return shoulder + span * np.minimum(1.0, reach / np.maximum(dist, 1e-9))
+
+
+def _approach(sc, bodies):
+    far, near = sc.u(2.6, 3.6), sc.u(0.8, 1.2)
+    walk = _ramp(sc.t, sc.phase(0.08), sc.phase(0.85))
+    a, b = sc.people(bodies, 0.5 - far + (far - near) * walk, 0.5)
+    for p in (a, b):
+        sc.idle(p)
+
+
+def _walk_apart(sc, bodies):
+    start = sc.u(0.6, 1.0)
+    turn = _ramp(sc.t, sc.phase(0.02), sc.phase(0.22))
+    walk = _ramp(sc.t, sc.phase(0.18), sc.phase(0.95))
+    a, b = sc.people(bodies, -start / 2 - sc.u(1.0, 1.7) * walk, start / 2 + sc.u(1.0, 1.7) * walk)
+    for p in (a, b):
+        p.yaw = p.yaw + np.pi * turn * (1 if sc.rng.random() < 0.5 else -1)
+        sc.idle(p)
+
+
+_SCRIPTS = (_handshake, _hug, _push, _punch, _kick, _point, _wave, _hand_over, _approach, _walk_apart)
+assert len(_SCRIPTS) == len(CLASS_NAMES) == len(DURATION_S)
+
+
+# --------------------------------------------------------------------------- sensor
+
+@dataclass(frozen=True)
+class _Camera:
+    """A fixed camera looking at the pair's midpoint; axis: yaw of the interaction axis."""
+
+    yaw: float
+    pitch: float
+    distance: float
+    centre: tuple[float, float]  # the pair's midpoint on the floor
+    axis: float  # rotation of the interaction axis about the vertical
+
+    @classmethod
+    def draw(cls, rng, v: Variation):
+        return cls(
+            yaw=np.deg2rad(rng.uniform(*v.camera_yaw_deg)),
+            pitch=np.deg2rad(rng.uniform(*v.camera_pitch_deg)),
+            distance=rng.uniform(*v.camera_distance),
+            centre=tuple(rng.uniform(-v.centre_offset, v.centre_offset, 2)),
+            axis=0.0,
+        )
+
+    def project(self, world):
+        """Scene joints (..., 3) -> camera coordinates (x right, y up, z away from the camera)."""
+        c, s = np.cos(self.axis), np.sin(self.axis)
+        placed = world @ np.array([[c, 0, -s], [0, 1, 0], [s, 0, c]]) + [self.centre[0], 0, self.centre[1]]
+        view = np.array([np.cos(self.pitch) * np.sin(self.yaw), -np.sin(self.pitch), np.cos(self.pitch) * np.cos(self.yaw)])
+        target = np.array([0.0, 1.0, 0.0])
+        eye = target - self.distance * view
+        right = _unit(np.cross(view, [0.0, 1.0, 0.0]))
+        up = np.cross(right, view)
+        return (placed - eye) @ np.stack([right, up, view], -1)
+
+
+def _sensor(joints, rng, v: Variation):
+    """Tracker noise and, at the configured rate, one brief dropout of one person."""
+    noise = rng.uniform(*v.noise_std)
+    joints = joints + noise * rng.standard_normal(joints.shape)
+    steps = joints.shape[1]
+    if rng.random() < v.dropout_rate and steps > v.dropout_frames[0] + 2:
+        length = min(int(rng.integers(v.dropout_frames[0], v.dropout_frames[1] + 1)), steps - 2)
+        start = int(rng.integers(1, steps - length))  # never the first or last frame
+        joints[int(rng.integers(2)), start:start + length] = 0.0
+    return joints
+
+
+# --------------------------------------------------------------------------- public API
+
+def natural_frames(class_id, speed=1.0, fps=FPS):
+    return max(int(round(DURATION_S[class_id] / speed * fps)), 8)
+
+
+def _interaction(class_id, rng, steps, fps, bodies, variation):
+    """World joints (2, T, 25, 3) of actor and partner, the actor first."""
+    t = np.linspace(0.0, 1.0, steps)
+    scene = _Scene(rng=rng, t=t, seconds=np.arange(steps) / fps, fps=fps, facing_deg=variation.facing_deg)
+    _SCRIPTS[class_id](scene, bodies)
+    return np.stack([_skeleton(scene.a, fps), _skeleton(scene.b, fps)])
+
+
+def _check_class(class_id):
+    if not 0 <= int(class_id) < len(CLASS_NAMES):
+        raise ValueError(f"class id {class_id} is not one of 0..{len(CLASS_NAMES) - 1} ({', '.join(CLASS_NAMES)}).")
+    return int(class_id)
+
+
+def generate(class_id, rng, num_frames=None, variation=Variation(), fps=FPS, max_frames=None):
+    """One interaction as a (3, T, 25, 2) float32 sample in camera coordinates.
+
+    T is the class's natural duration at a random speed, or num_frames; max_frames caps it
+    (the motion then plays faster). The actor is entity 0 or 1 at random.
+    """
+    class_id = _check_class(class_id)
+    speed = rng.uniform(*variation.speed)
+    steps = num_frames or natural_frames(class_id, speed, fps)
+    steps = min(steps, max_frames) if max_frames else steps
+    bodies = [_draw_body(rng, rng.uniform(*variation.height)) for _ in range(2)]
+    camera = replace(_Camera.draw(rng, variation), axis=float(rng.choice([0.0, np.pi])))
+    world = _interaction(class_id, rng, steps, fps, bodies, variation)
+    if rng.random() < 0.5:
+        world = world[::-1]
+    sample = _sensor(camera.project(world), rng, variation)
+    return np.ascontiguousarray(sample.transpose(3, 1, 2, 0), dtype=np.float32)
+
+
+def generate_dataset(n_per_class, rng, max_frames=150, variation=Variation(), fps=FPS, progress=None):
+    """A balanced, shuffled dataset: data (N, 3, max_frames, 25, 2) zero-padded after each
+    sample's last frame (as NTU is), labels (N,) int64."""
+    labels = np.repeat(np.arange(len(CLASS_NAMES)), n_per_class)
+    rng.shuffle(labels)
+    data = np.zeros((len(labels), 3, max_frames, NUM_JOINTS, 2), np.float32)
+    for i, label in enumerate(labels):
+        sample = generate(label, rng, variation=variation, fps=fps, max_frames=max_frames)
+        data[i, :, :sample.shape[1]] = sample
+        if progress is not None:
+            progress.update(1)
+    return data, labels.astype(np.int64)
+
+
+def generate_stream(classes, rng, fps=FPS, variation=Variation(), gap_s=(0.4, 0.8)):
+    """A continuous recording of the same two people doing the given interactions in turn.
+
+    Returns (sequence (3, T, 25, 2) float32, labels (T,) int64): the class of each frame,
+    -1 in the short transitions between interactions (a blend of the two poses). Entity 0
+    is always the same person, standing on the same side; who acts alternates by chance.
+    """
+    classes = [_check_class(c) for c in classes]
+    bodies = [_draw_body(rng, rng.uniform(*variation.height)) for _ in range(2)]
+    camera = _Camera.draw(rng, variation)
+    parts, labels = [], []
+    for class_id in classes:
+        actor = int(rng.integers(2))
+        steps = natural_frames(class_id, rng.uniform(*variation.speed), fps)
+        world = _interaction(class_id, rng, steps, fps, [bodies[actor], bodies[1 - actor]], variation)
+        # Entity 0 stays at -x: when it is the partner, turn the scene round.
+        world = camera.project(world if actor == 0 else world[::-1] * [-1, 1, -1])
+        if parts:
+            parts.append(_blend(parts[-1][:, -1], world[:, 0], rng, fps, gap_s))
+            labels.append(np.full(parts[-1].shape[1], -1))
+        parts.append(world)
+        labels.append(np.full(steps, class_id))
+    sequence = _sensor(np.concatenate(parts, axis=1), rng, replace(variation, dropout_rate=0.0))
+    sequence = _stream_dropouts(sequence, rng, variation, len(classes))
+    return np.ascontiguousarray(sequence.transpose(3, 1, 2, 0), dtype=np.float32), np.concatenate(labels).astype(np.int64)
+
+
+def _blend(last, first, rng, fps, gap_s):
+    """Transition frames (2, G, 25, 3) between two poses, longer for longer ways to go."""
+    travel = np.linalg.norm(first[:, BASE] - last[:, BASE], axis=-1).max()
+    steps = int(round(max(rng.uniform(*gap_s), travel / 1.5) * fps))
+    w = _ramp(np.linspace(0, 1, steps + 2)[1:-1], 0, 1)[None, :, None, None]
+    return last[:, None] * (1 - w) + first[:, None] * w
+
+
+def _stream_dropouts(sequence, rng, v: Variation, count):
+    """About dropout_rate dropouts per interaction, anywhere in the stream."""
+    steps = sequence.shape[1]
+    for _ in range(rng.binomial(count, v.dropout_rate)):
+        length = int(rng.integers(v.dropout_frames[0], v.dropout_frames[1] + 1))
+        start = int(rng.integers(1, max(steps - length, 2)))
+        sequence[int(rng.integers(2)), start:start + length] = 0.0
+    return sequence

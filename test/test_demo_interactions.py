@@ -1,0 +1,208 @@
+"""The procedural interaction generator: shapes, kinematics, class geometry, determinism,
+dropouts, datasets, streams and the prepared npz files."""
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from ista_ros.core.window import valid_frame_count
+from ista_ros.demo import interactions as gen
+
+CLASSES = range(len(gen.CLASS_NAMES))
+SEEDS = range(4)
+
+
+def exact(class_id, seed, num_frames=None):
+    """A sample without noise, dropouts or camera tilt: geometry can be measured on it."""
+    return gen.generate(class_id, np.random.default_rng(seed), num_frames, variation=gen.EXACT)
+
+
+def joint_distance(sample, joint_a, entity_a, joint_b, entity_b):
+    """(T,) distance between two joints over time."""
+    return np.linalg.norm(sample[:, :, joint_a, entity_a] - sample[:, :, joint_b, entity_b], axis=0)
+
+
+def pelvis_distance(sample):
+    return joint_distance(sample, gen.BASE, 0, gen.BASE, 1)
+
+
+def foot_rise(sample):
+    """How far the highest-lifted foot of either person rises above its lowest position."""
+    feet = sample[1][:, list(gen.FOOT)]  # (T, 2, E) heights
+    return float((feet - feet.min(axis=0)).max())
+
+
+@pytest.mark.parametrize("class_id", CLASSES)
+def test_sample_shape_and_values(class_id):
+    sample = gen.generate(class_id, np.random.default_rng(class_id))
+    assert sample.dtype == np.float32 and sample.ndim == 4
+    assert sample.shape[0] == 3 and sample.shape[2:] == (25, 2)
+    assert 0.7 * gen.DURATION_S[class_id] * gen.FPS <= sample.shape[1] <= 1.3 * gen.DURATION_S[class_id] * gen.FPS
+    assert np.all(np.isfinite(sample))
+    # People stay in front of the camera, a few metres away.
+    depth = sample[2][sample[2] != 0]
+    assert 0.5 < depth.min() and depth.max() < 7.5
+
+
+def test_num_frames_and_max_frames():
+    rng = np.random.default_rng(0)
+    assert gen.generate(3, rng, num_frames=40).shape[1] == 40
+    assert gen.generate(1, rng, max_frames=50).shape[1] == 50
+
+
+@pytest.mark.parametrize("class_id", CLASSES)
+def test_bones_keep_their_length(class_id):
+    sample = exact(class_id, seed=class_id)
+    for entity in range(2):
+        for parent, child in gen.BONES:
+            length = np.linalg.norm(sample[:, :, parent, entity] - sample[:, :, child, entity], axis=0)
+            assert length.std() < 1e-4, (gen.CLASS_NAMES[class_id], parent, child, entity)
+            assert 0.02 < length.mean() < 0.6
+
+
+def test_body_size_varies_between_samples():
+    heights = [np.linalg.norm(exact(8, seed)[:, 0, gen.HEAD, 0] - exact(8, seed)[:, 0, gen.FOOT[0], 0])
+               for seed in range(8)]
+    assert max(heights) - min(heights) > 0.1
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_handshake_right_hands_meet(seed):
+    sample = exact(0, seed)
+    mid = sample.shape[1] // 2
+    assert joint_distance(sample, gen.HAND[1], 0, gen.HAND[1], 1)[mid] < 0.15
+    assert joint_distance(sample, gen.HAND[1], 0, gen.HAND[1], 1)[0] > 0.4
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_hug_brings_torsos_together(seed):
+    sample = exact(1, seed)
+    torso = joint_distance(sample, gen.SPINE_SHOULDER, 0, gen.SPINE_SHOULDER, 1)
+    assert torso[sample.shape[1] // 2] < 0.45 and torso[0] > 0.9
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_push_moves_the_partner_back(seed):
+    sample = exact(2, seed)
+    moved = np.abs(sample[0, -1, gen.BASE] - sample[0, 0, gen.BASE])  # (E,) along x (side view)
+    assert moved.max() > 0.25
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_punch_reaches_the_partners_head(seed):
+    sample = exact(3, seed)
+    closest = min(joint_distance(sample, hand, e, gen.HEAD, 1 - e).min() for hand in gen.HAND for e in range(2))
+    assert closest < 0.3
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_kick_raises_a_foot_and_others_do_not(seed):
+    assert foot_rise(exact(4, seed)) > 0.35
+    assert foot_rise(exact(5, seed)) < 0.05  # pointing: nobody moves their feet
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_point_at_straightens_an_arm_towards_the_partner(seed):
+    sample = exact(5, seed)
+    mid = sample.shape[1] // 2
+    arm = max(joint_distance(sample, gen.SHOULDER[s], e, gen.HAND[s], e)[mid] for s in range(2) for e in range(2))
+    assert arm > 0.5
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_wave_raises_a_hand_above_the_shoulders(seed):
+    sample = exact(6, seed)
+    mid = sample.shape[1] // 2
+    above = max(sample[1, mid, gen.HAND[s], e] - sample[1, mid, gen.SPINE_SHOULDER, e] for s in range(2) for e in range(2))
+    assert above > 0.1
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_hand_over_brings_hands_together(seed):
+    sample = exact(7, seed)
+    closest = min(joint_distance(sample, a, 0, b, 1).min() for a in gen.HAND for b in gen.HAND)
+    assert closest < 0.25
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_approach_closes_and_walk_apart_opens_the_distance(seed):
+    approach, apart = pelvis_distance(exact(8, seed)), pelvis_distance(exact(9, seed))
+    assert approach[-1] < approach[0] - 1.2
+    assert apart[-1] > apart[0] + 1.5
+
+
+def test_same_seed_same_sample_other_seed_other_sample():
+    a = gen.generate(4, np.random.default_rng(7))
+    b = gen.generate(4, np.random.default_rng(7))
+    c = gen.generate(4, np.random.default_rng(8))
+    np.testing.assert_array_equal(a, b)
+    assert a.shape != c.shape or not np.allclose(a, c)
+
+
+def dropped_entity_frames(sample):
+    """(T, E) True where a person is missing (all coordinates zero)."""
+    return np.all(sample == 0, axis=(0, 2))
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.5])
+def test_dropouts_occur_at_the_configured_rate(rate):
+    rng = np.random.default_rng(11)
+    variation = replace(gen.Variation(), dropout_rate=rate)
+    samples = [gen.generate(int(rng.integers(10)), rng, variation=variation) for _ in range(300)]
+    missing = [dropped_entity_frames(s) for s in samples]
+    fraction = np.mean([m.any() for m in missing])
+    assert abs(fraction - rate) < 0.08
+    for m in missing:
+        assert not m[0].any() and not m[-1].any()  # never the first or last frame
+        assert not m.all(axis=1).any()  # never both people at once: the frame stays valid
+        assert m.sum() == 0 or gen.Variation().dropout_frames[0] <= m.sum() <= gen.Variation().dropout_frames[1]
+
+
+def test_dataset_is_balanced_padded_and_valid():
+    data, labels = gen.generate_dataset(3, np.random.default_rng(0), max_frames=120)
+    assert data.shape == (30, 3, 120, 25, 2) and data.dtype == np.float32
+    assert labels.dtype == np.int64 and np.array_equal(np.bincount(labels), [3] * 10)
+    for sample, label in zip(data, labels):
+        valid = valid_frame_count(sample)
+        assert valid >= 0.7 * min(gen.DURATION_S) * gen.FPS
+        assert np.all(sample[:, valid:] == 0)  # zero padding after the last frame only
+        assert np.all(sample[:, :valid].sum(axis=(0, 2, 3)) != 0)
+
+
+def test_stream_labels_each_frame():
+    classes = [0, 4, 8, 9]
+    sequence, labels = gen.generate_stream(classes, np.random.default_rng(3))
+    assert sequence.shape[0] == 3 and sequence.shape[2:] == (25, 2) and sequence.shape[1] == len(labels)
+    assert np.all(np.isfinite(sequence))
+    runs = [int(v) for i, v in enumerate(labels) if i == 0 or v != labels[i - 1]]
+    assert runs == [0, -1, 4, -1, 8, -1, 9]
+    assert np.all(labels[labels >= 0] == np.repeat(classes, [np.sum(labels == c) for c in classes]))
+    # Entity 0 is one person throughout: no jump of the pelvis between frames (transitions blend).
+    step = np.linalg.norm(np.diff(sequence[:, :, gen.BASE], axis=1), axis=0)
+    present = ~dropped_entity_frames(sequence)
+    both = present[1:] & present[:-1]
+    assert step[both].max() < 0.25
+
+
+def test_bad_class_id_is_refused():
+    with pytest.raises(ValueError, match="class id 12"):
+        gen.generate(12, np.random.default_rng(0))
+
+
+def test_prepare_writes_native_splits_with_different_samples(tmp_path):
+    from ista_train.data.formats import read_native
+    from ista_train.prepare import interactions as preparer
+
+    parser = argparse.ArgumentParser()
+    preparer.add_arguments(parser)
+    args = parser.parse_args(["--out", str(tmp_path), "--train-per-class", "2", "--val-per-class", "1",
+                              "--max-frames", "100"])
+    preparer.prepare(args)
+    train, val = read_native(tmp_path, "train"), read_native(tmp_path, "val")
+    assert train.data.shape == (20, 3, 100, 25, 2) and val.data.shape == (10, 3, 100, 25, 2)
+    assert train.class_names == list(gen.CLASS_NAMES) and train.layout == "ntu25"
+    assert not any(np.array_equal(v, t) for v in val.data for t in train.data)
+    assert not list(tmp_path.glob(".*partial*"))  # atomic writes leave no temporary file

@@ -1,0 +1,49 @@
+"""Generated two-person interactions (the embedded demo's dataset): train and val npz files.
+
+Samples come from ``ista_ros.demo.interactions`` (NTU-25 layout, camera coordinates in
+metres, zero-padded after each sample like NTU, not centred: the recipe's centre_joint does
+that for training and the live node alike). Train and val use different random streams
+of the same seed, so no validation sample is a training sample.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from .common import atomic_path
+
+SPLITS = ("train", "val")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="data/interactions", help="output folder (default: %(default)s)")
+    parser.add_argument("--train-per-class", type=int, default=200, help="training samples per class")
+    parser.add_argument("--val-per-class", type=int, default=50, help="validation samples per class")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    parser.add_argument("--max-frames", type=int, default=150,
+                        help="frames per stored sample; longer interactions play faster (default: %(default)s)")
+
+
+def split_rng(seed: int, split: str) -> np.random.Generator:
+    """The random stream of one split: independent of the other split's."""
+    return np.random.default_rng([seed, SPLITS.index(split)])
+
+
+def write_split(path: Path, per_class: int, rng: np.random.Generator, max_frames: int) -> None:
+    from ista_ros.demo import interactions
+
+    with tqdm(total=per_class * len(interactions.CLASS_NAMES), desc=f"Generating {path.name}", unit="sample") as bar:
+        data, labels = interactions.generate_dataset(per_class, rng, max_frames=max_frames, progress=bar)
+    with atomic_path(path) as tmp:
+        np.savez(tmp, data=data, label=labels, class_names=np.array(interactions.CLASS_NAMES),
+                 layout=np.array(interactions.LAYOUT))
+
+
+def prepare(args: argparse.Namespace) -> None:
+    out = Path(args.out)
+    for split, per_class in zip(SPLITS, (args.train_per_class, args.val_per_class)):
+        write_split(out / f"{split}.npz", per_class, split_rng(args.seed, split), args.max_frames)
+        print(f"{out / split}.npz: {per_class} samples per class")
