@@ -1,0 +1,204 @@
+"""Live recognition without ROS: skeleton frames in, recognised interactions out.
+
+``LiveRecognizer`` is everything the recognizer node does between its subscription and
+its publisher, as plain Python, so it is tested without a ROS graph:
+
+- ``push`` (called for every incoming frame; cheap): validates each skeleton, maps its
+  joint layout to the checkpoint's, and appends it to the per-entity ring buffers;
+- ``window`` (the newest window): chooses the entities for the model's slots and
+  gathers their last frames into a (C, T, J, E) sample, zero-padding missing entities;
+- ``classify``: the model input from ``window.model_input`` (the function training's
+  test-time path uses), the model, softmax, optional EMA smoothing over probabilities.
+
+``push`` and ``window`` may run on different threads (they share a lock); ``classify``
+belongs to one worker thread.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ista_ros.core.buffer import FrameEvent, Observation, SkeletonBuffer
+from ista_ros.core.checkpoint import CheckpointMeta
+from ista_ros.core.entities import Candidate, choose
+from ista_ros.core.layouts import LayoutError, convert, get_layout
+from ista_ros.core.window import model_input
+
+MAX_RATE_HZ = 240  # sizes the buffer of a window given in seconds only
+
+
+@dataclass
+class Skeleton:
+    """One entity as it arrives from a message, before validation."""
+    id: str
+    kind: str
+    layout: str
+    points: np.ndarray  # (J, 3)
+
+
+@dataclass
+class Settings:
+    window_frames: int = 0          # at most this many newest frames (0: no limit)
+    window_seconds: float = 3.0     # frames at most this old (0: no limit)
+    min_frames: int = 8             # no recognition from fewer frames
+    entity_rule: str = "closest"    # see ista_ros.core.entities
+    smoothing: float = 0.0          # EMA weight of the previous probabilities, [0, 1)
+    forget_after: float = 1.0       # seconds an unseen entity is remembered
+    max_entities: int = 16          # skeletons per frame beyond this are ignored
+
+    def __post_init__(self):
+        if not 0.0 <= self.smoothing < 1.0:
+            raise ValueError(f"smoothing must be in [0, 1), got {self.smoothing}.")
+        if self.window_frames <= 0 and self.window_seconds <= 0:
+            raise ValueError("give a window length: window_frames > 0 or window_seconds > 0.")
+        if self.min_frames < 1 or self.max_entities < 1:
+            raise ValueError("min_frames and max_entities must be at least 1.")
+
+
+@dataclass
+class Problem:
+    """Something wrong with an input frame; ``key`` groups messages for rate limiting."""
+    key: str
+    message: str
+
+
+class SkeletonError(ValueError):
+    """A skeleton that cannot be used; ``key`` names the kind of problem."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(message)
+        self.key = key
+
+
+@dataclass
+class Window:
+    sample: np.ndarray              # (C, T, J, E), only frames where a chosen entity was seen
+    stamps: list[int]               # capture stamps (ns) of those frames
+    entity_ids: list[str | None]    # per slot; None: zero-padded
+
+
+@dataclass
+class Recognition:
+    stamp: int                      # capture time of the newest frame (ns)
+    window_start: int               # capture time of the oldest frame (ns)
+    class_id: int
+    label: str
+    confidence: float
+    scores: np.ndarray              # (K,) probabilities
+    class_names: list[str]
+    entity_ids: list[str]           # "" for a padded slot
+    num_observed: int
+    padded: bool = field(init=False)
+
+    def __post_init__(self):
+        self.padded = self.num_observed < len(self.entity_ids)
+
+
+class LiveRecognizer:
+    def __init__(self, meta: CheckpointMeta, input_shape: tuple[int, int, int, int],
+                 predict: Callable[[np.ndarray], np.ndarray], settings: Settings | None = None):
+        """``input_shape``: the model's (C, T, J, E); ``predict``: (N, C, T, J, E) -> logits."""
+        self.meta = meta
+        self.settings = settings or Settings()
+        self.num_channels, _, self.num_joints, self.num_slots = input_shape
+        self.layout = get_layout(meta.layout).name
+        if get_layout(self.layout).num_joints != self.num_joints:
+            raise ValueError(f"the checkpoint's layout {meta.layout!r} does not have the model's {self.num_joints} joints.")
+        if len(meta.entity_kinds) != self.num_slots:
+            raise ValueError(f"the checkpoint lists {len(meta.entity_kinds)} entity kinds for {self.num_slots} entities.")
+        self.predict = predict
+        capacity = self.settings.window_frames or int(self.settings.window_seconds * MAX_RATE_HZ) + 1
+        self.buffer = SkeletonBuffer(capacity, forget_after=self.settings.forget_after)
+        self._lock = threading.Lock()
+        self._chosen: list[str | None] = []
+        self._smoothed: np.ndarray | None = None
+        self._smoothed_ids: list[str | None] = []
+
+    # ------------------------------------------------------------------ intake
+    def push(self, stamp: int, skeletons: list[Skeleton]) -> tuple[FrameEvent, list[Problem]]:
+        problems = []
+        if len(skeletons) > self.settings.max_entities:
+            problems.append(Problem("too_many", f"a frame holds {len(skeletons)} skeletons, more than max_entities="
+                                                f"{self.settings.max_entities}; only the first {self.settings.max_entities} are used."))
+            skeletons = skeletons[:self.settings.max_entities]
+        observations, seen = [], set()
+        for skeleton in skeletons:
+            try:
+                obs = self.observation(skeleton)
+            except SkeletonError as err:
+                problems.append(Problem(err.key, f"skeleton {skeleton.id!r} dropped: {err}"))
+                continue
+            if obs.id in seen:
+                problems.append(Problem("duplicate_id", f"skeleton id {obs.id!r} appears twice in one frame; the second is dropped."))
+                continue
+            seen.add(obs.id)
+            observations.append(obs)
+        with self._lock:
+            event = self.buffer.push(stamp, observations)
+        return event, problems
+
+    def observation(self, skeleton: Skeleton) -> Observation:
+        """Validate one skeleton and map it to the checkpoint's layout (SkeletonError if unusable)."""
+        points = np.asarray(skeleton.points, dtype=np.float32)
+        if points.size == 0:
+            raise SkeletonError("empty", "it has no joints.")
+        if points.ndim != 2 or points.shape[1] < self.num_channels:
+            raise SkeletonError("shape", f"its joints have shape {points.shape}, expected (J, {self.num_channels}).")
+        if not np.all(np.isfinite(points)):
+            raise SkeletonError("not_finite", "it has NaN or infinite coordinates.")
+        layout = skeleton.layout or self.layout  # a source that names no layout speaks the model's
+        try:
+            points = convert(points, layout, self.layout)
+        except LayoutError as err:
+            raise SkeletonError("layout", f"{err}.") from None
+        return Observation(skeleton.id, skeleton.kind, points)
+
+    # ------------------------------------------------------------------ window
+    def window(self) -> Window | None:
+        """The newest window, or None while fewer than ``min_frames`` frames show a chosen entity."""
+        with self._lock:
+            stamps = self.buffer.window_stamps(self.settings.window_frames, self.settings.window_seconds)
+            candidates = [Candidate(t.id, t.kind, t.first_seen, t.last_seen, t.centre)
+                          for t in self.buffer.tracks.values()]
+            if not stamps or not candidates:
+                return None
+            ids = choose(candidates, self.meta.entity_kinds, self.settings.entity_rule, self._chosen)
+            self._chosen = ids
+            sample = self.buffer.gather(ids, stamps, self.num_channels, self.num_joints)
+        seen = np.any(sample != 0, axis=(0, 2, 3))  # frames where a chosen entity was seen
+        if seen.sum() < self.settings.min_frames:
+            return None
+        return Window(sample[:, seen], [s for s, keep in zip(stamps, seen) if keep], ids)
+
+    # ------------------------------------------------------------------ inference
+    def model_input(self, window: Window) -> np.ndarray:
+        return model_input(window.sample, self.meta.preprocessing)[None]
+
+    def classify(self, window: Window, x: np.ndarray | None = None) -> Recognition:
+        """Recognise ``window`` (``x``: its model input when already computed)."""
+        x = self.model_input(window) if x is None else x
+        logits = np.asarray(self.predict(x), dtype=np.float64)[0]
+        scores = self._smooth(softmax(logits), window.entity_ids).astype(np.float32)
+        class_id = int(np.argmax(scores))
+        observed = sum(i is not None for i in window.entity_ids)
+        return Recognition(
+            stamp=window.stamps[-1], window_start=window.stamps[0], class_id=class_id,
+            label=self.meta.class_names[class_id], confidence=float(scores[class_id]),
+            scores=scores, class_names=list(self.meta.class_names),
+            entity_ids=[i or "" for i in window.entity_ids], num_observed=observed)
+
+    def _smooth(self, scores: np.ndarray, ids: list[str | None]) -> np.ndarray:
+        """EMA over probabilities, restarted when the entities change (another scene)."""
+        alpha = self.settings.smoothing
+        if alpha > 0 and self._smoothed is not None and ids == self._smoothed_ids:
+            scores = alpha * self._smoothed + (1 - alpha) * scores
+        self._smoothed, self._smoothed_ids = scores, list(ids)
+        return scores
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.exp(logits - logits.max())
+    return z / z.sum()

@@ -1,0 +1,118 @@
+"""LiveRecognizer without ROS: intake checks, window assembly, classification, smoothing."""
+import numpy as np
+import pytest
+
+from ista_ros.core.buffer import FrameEvent
+from ista_ros.core.checkpoint import load_checkpoint
+from ista_ros.core.engine import InferenceEngine
+from ista_ros.core.layouts import get_layout
+from ista_ros.core.recognition import LiveRecognizer, Settings, Skeleton
+
+from recognizer_support import sequence, tiny_checkpoint
+
+FRAME_NS = 33_333_333
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    return load_checkpoint(tiny_checkpoint(tmp_path_factory))
+
+
+def recognizer(loaded, **settings):
+    cfg = loaded.config
+    engine = InferenceEngine(loaded.model, device="cpu")
+    shape = (cfg.num_channels, cfg.num_frames, cfg.num_joints, cfg.num_persons)
+    return LiveRecognizer(loaded.meta, shape, engine.predict, Settings(**settings))
+
+
+def feed(rec, seq, ids=("p1", "p2"), start=0, layout="ntu25"):
+    """Push a (C, T, J, E) sequence frame by frame; returns the problems reported."""
+    problems = []
+    for t in range(seq.shape[1]):
+        skeletons = [Skeleton(i, "person", layout, seq[:, t, :, e].T) for e, i in enumerate(ids)]
+        problems += rec.push(start + t * FRAME_NS, skeletons)[1]
+    return problems
+
+
+@pytest.mark.parametrize("class_id", [0, 1])
+def test_a_known_sequence_is_recognised_with_stamps_and_ids(loaded, class_id):
+    rec = recognizer(loaded)
+    seq = sequence(class_id, 60, np.random.default_rng(class_id + 10))
+    assert feed(rec, seq, start=5 * 10**9) == []
+    window = rec.window()
+    result = rec.classify(window)
+    assert result.class_id == class_id and result.label == loaded.meta.class_names[class_id]
+    assert result.stamp == 5 * 10**9 + 59 * FRAME_NS and result.window_start == 5 * 10**9
+    assert result.entity_ids == ["p1", "p2"] and not result.padded
+    assert np.isclose(result.scores.sum(), 1.0, atol=1e-5) and result.confidence == result.scores[class_id]
+
+
+def test_window_limits_and_minimum_frames(loaded):
+    rec = recognizer(loaded, window_frames=20, window_seconds=0.0, min_frames=8)
+    seq = sequence(0, 30, np.random.default_rng(0))
+    feed(rec, seq[:, :5])
+    assert rec.window() is None  # too few frames yet
+    feed(rec, seq[:, 5:], start=5 * FRAME_NS)
+    window = rec.window()
+    assert window.sample.shape == (3, 20, 25, 2) and window.stamps[0] == 10 * FRAME_NS
+
+
+def test_a_lone_person_is_zero_padded_and_flagged(loaded):
+    rec = recognizer(loaded)
+    seq = sequence(1, 30, np.random.default_rng(0))
+    feed(rec, seq[..., :1], ids=("solo",))
+    result = rec.classify(rec.window())
+    assert result.entity_ids == ["solo", ""] and result.padded and result.num_observed == 1
+
+
+def test_bad_skeletons_are_reported_and_the_good_ones_kept(loaded):
+    rec = recognizer(loaded)
+    good = np.zeros((25, 3), np.float32) + 1.0
+    nan = good.copy()
+    nan[3, 1] = np.nan
+    skeletons = [Skeleton("ok", "person", "ntu25", good), Skeleton("n", "person", "ntu25", nan),
+                 Skeleton("e", "person", "ntu25", np.zeros((0, 3))), Skeleton("j", "person", "ntu25", good[:20]),
+                 Skeleton("u", "person", "kinect99", good), Skeleton("f", "person", "ntu25", np.full((25, 3), np.inf)),
+                 Skeleton("ok", "person", "ntu25", good)]
+    event, problems = rec.push(0, skeletons)
+    assert event is FrameEvent.ACCEPTED
+    assert [p.key for p in problems] == ["not_finite", "empty", "layout", "layout", "not_finite", "duplicate_id"]
+    assert "kinect99" in problems[3].message and "needs" in problems[2].message
+    assert list(rec.buffer.tracks) == ["ok"]
+
+
+def test_other_layouts_are_mapped_to_the_checkpoints(loaded):
+    rec = recognizer(loaded)
+    pose = np.random.default_rng(0).normal(size=(get_layout("mediapipe_pose33").num_joints, 3))
+    assert rec.push(0, [Skeleton("mp", "person", "mediapipe_pose33", pose)])[1] == []
+    assert rec.buffer.tracks["mp"].frames[-1][1].shape == (25, 3)
+    problems = rec.push(FRAME_NS, [Skeleton("h", "left_hand", "hand21", np.zeros((21, 3)))])[1]
+    assert problems[0].key == "layout" and "no mapping" in problems[0].message
+
+
+def test_a_crowd_is_capped_with_one_problem(loaded):
+    rec = recognizer(loaded, max_entities=4)
+    crowd = [Skeleton(f"p{i}", "person", "ntu25", np.full((25, 3), float(i))) for i in range(50)]
+    event, problems = rec.push(0, crowd)
+    assert [p.key for p in problems] == ["too_many"] and len(rec.buffer.tracks) == 4
+
+
+def test_smoothing_blends_windows_of_the_same_entities(loaded):
+    rng = np.random.default_rng(3)
+    plain, smooth = (recognizer(loaded, window_frames=40, window_seconds=0.0, smoothing=s) for s in (0.0, 0.9))
+    first, second = sequence(0, 40, np.random.default_rng(1)), sequence(1, 40, rng)
+    results = []
+    for rec in (plain, smooth):
+        feed(rec, first)
+        rec.classify(rec.window())
+        feed(rec, second, start=40 * FRAME_NS)  # same ids, the scene changes
+        results.append(rec.classify(rec.window()))
+    assert results[0].class_id == 1
+    assert results[1].scores[1] < results[0].scores[1] - 0.3
+
+
+def test_settings_are_checked():
+    with pytest.raises(ValueError, match="smoothing"):
+        Settings(smoothing=1.0)
+    with pytest.raises(ValueError, match="window"):
+        Settings(window_frames=0, window_seconds=0.0)
