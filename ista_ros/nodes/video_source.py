@@ -3,7 +3,9 @@
 Parameters: ``source`` (a video file path, or a webcam index such as "0"), ``topic``
 ("image"), ``frame_id`` ("camera_optical_frame": the REP-103 optical frame of the
 camera), ``rate`` (frames per second; 0 = the file's recorded rate, 30 for webcams
-that report none), ``loop`` (restart a file at its end). Each image is stamped with
+that report none), ``loop`` (restart a file at its end), ``wait_for_subscriber``
+(true: a file starts once someone subscribes, as frames published before discovery
+are lost; webcams never wait). Each image is stamped with
 the time it was read: frames of a file come out at the recorded rate with real stamps,
 so the whole live path runs on a recording. When a file ends (and ``loop`` is off)
 ``finished`` is set and ``main`` returns.
@@ -45,6 +47,7 @@ class VideoSourceNode(Node):
         self.loop = p("loop", False).value
         rate = p("rate", 0.0).value
         topic = p("topic", "image").value
+        self.wait_for_subscriber = p("wait_for_subscriber", True).value and not self.source.isdigit()
         if not self.source:
             raise ValueError("parameter 'source' is empty: set it to a video file or a "
                              "webcam index such as 0")
@@ -59,6 +62,9 @@ class VideoSourceNode(Node):
         self.get_logger().info(f"publishing {self.source} on {topic} at {self.rate:.1f} FPS")
 
     def _run(self) -> None:
+        while self.wait_for_subscriber and not self.publisher.get_subscription_count():
+            if self.finished.wait(0.05):
+                return
         period = 1.0 / self.rate
         due = time.monotonic()
         while not self.finished.is_set():
