@@ -45,8 +45,8 @@ def classification_metrics(logits: np.ndarray, labels: np.ndarray) -> dict:
     cm = confusion_matrix(top_k[:, 0], labels, num_classes)
     present = cm.sum(axis=1) > 0
     per_class = np.diag(cm)[present] / cm.sum(axis=1)[present]
-    return {"top1": 100.0 * hits[:, 0].mean(), "top5": 100.0 * hits.any(axis=1).mean(),
-            "mean_class": 100.0 * per_class.mean(), "samples": int(len(labels))}
+    return {"top1": float(100 * hits[:, 0].mean()), "top5": float(100 * hits.any(axis=1).mean()),
+            "mean_class": float(100 * per_class.mean()), "samples": int(len(labels))}
 
 
 def plot_confusion(cm: np.ndarray, class_names: list[str], path, title: str = "") -> None:

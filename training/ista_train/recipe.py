@@ -76,10 +76,11 @@ class Recipe:
                              p_interval=tuple(args.get("p_interval", [0.95])),
                              centre_joint=self.centre_joint)
 
-    def checkpoint_meta(self, class_names=None, provenance=None) -> CheckpointMeta:
+    def checkpoint_meta(self, class_names=None, provenance=None, layout=None) -> CheckpointMeta:
+        """Deployment metadata; the recipe's settings first, then the dataset's."""
         meta = CheckpointMeta.defaults(self.model_args)
         meta.class_names = list(self.class_names or class_names or meta.class_names)
-        meta.layout = self.layout or meta.layout
+        meta.layout = self.layout or layout or meta.layout
         meta.entity_kinds = list(self.entity_kinds or meta.entity_kinds)
         meta.preprocessing = self.preprocessing()
         meta.provenance = dict(provenance or {})

@@ -218,7 +218,6 @@ def train(recipe: Recipe, options: Options = Options()) -> dict:
     torch.manual_seed(recipe.seed)  # the same initial weights on every process
     train_set = build_dataset(recipe, train=True)
     test_set = build_dataset(recipe, train=False) if recipe.test_labelled else None
-    class_names = train_set.split.class_names
     raw_model = ISTANet(recipe.model_args).to(ctx.device)
     optimizer = make_optimizer(recipe, raw_model)
     criterion = make_loss(recipe.loss, recipe.loss_args)
@@ -272,7 +271,7 @@ def train(recipe: Recipe, options: Options = Options()) -> dict:
             provenance = {"recipe": recipe.source, "recipe_values": recipe.to_dict(), "git_commit": git_commit(),
                           "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                           "epoch": epoch + 1, "metrics": last}
-            meta = recipe.checkpoint_meta(class_names, provenance)
+            meta = recipe.checkpoint_meta(train_set.split.class_names, provenance, train_set.split.layout)
             save_checkpoint(work_dir / "last.pt", raw_model, meta)
             if last.get("epoch") == epoch + 1 and last["top1"] >= best["top1"]:  # >=: the official rule
                 best = dict(last)
