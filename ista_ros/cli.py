@@ -9,6 +9,7 @@ import sys
 # Each module registers one or more sub-commands with add_parser(subparsers).
 COMMANDS = [
     "ista_ros.commands.predict",
+    "ista_ros.commands.video",
 ]
 
 
