@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import zipfile
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -62,6 +63,51 @@ def write_npz_streamed(path: str | os.PathLike, members: dict[str, NpzStream]) -
                     out.write(row.tobytes())
                     written += 1
             assert written == member.shape[0], (name, written, member.shape[0])
+
+
+class NpyWriter:
+    """Append equally shaped rows to an .npy file whose length is known only at the end.
+
+    The header gets a fixed 128 bytes up front and is filled in by ``close``; the result is
+    an ordinary version-1.0 .npy file (np.load, mmap included).
+    """
+
+    HEADER_BYTES = 128
+
+    def __init__(self, path: Path, row_shape: tuple[int, ...], dtype):
+        self.row_shape, self.dtype, self.rows = tuple(row_shape), np.dtype(dtype), 0
+        self.file = open(path, "wb")
+        self.file.write(b"\0" * self.HEADER_BYTES)
+
+    def __enter__(self) -> "NpyWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def append(self, row: np.ndarray) -> None:
+        row = np.ascontiguousarray(row, dtype=self.dtype)
+        assert row.shape == self.row_shape, (row.shape, self.row_shape)
+        self.file.write(row.tobytes())
+        self.rows += 1
+
+    def close(self) -> None:
+        header = repr({"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False,
+                       "shape": (self.rows,) + self.row_shape})
+        prefix = np.lib.format.MAGIC_PREFIX + bytes([1, 0])
+        length = self.HEADER_BYTES - len(prefix) - 2
+        self.file.seek(0)
+        self.file.write(prefix + length.to_bytes(2, "little") + header.ljust(length - 1).encode() + b"\n")
+        self.file.close()
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """Make ``target`` the same file as ``source`` (hard link, else a copy), atomically."""
+    with atomic_path(target) as tmp:
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
 
 
 def progress(iterable: Iterable, desc: str, total: int | None = None, unit: str = "file"):
