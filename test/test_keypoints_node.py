@@ -36,11 +36,15 @@ def _image(frame: np.ndarray, encoding: str, stamp_s: int) -> Image:
 
 def test_keypoints_node_across_processes(ros, spawn):
     child = _start(spawn, "ista_ros.nodes.keypoints", "image_topic:=kp_image",
-                   "skeletons_topic:=kp_skeletons")
-    received = []
+                   "skeletons_topic:=kp_skeletons", "depth_topic:=kp_depth",
+                   "annotated_topic:=kp_annotated")
+    received, annotated = [], []
     pub = ros.node.create_publisher(Image, "kp_image", 1)
+    depth_pub = ros.node.create_publisher(Image, "kp_depth", 1)
     sub = ros.node.create_subscription(SkeletonArray, "kp_skeletons", received.append, 10)
+    ros.node.create_subscription(Image, "kp_annotated", annotated.append, 10)
     assert ros.spin_until(lambda: pub.get_subscription_count() > 0
+                          and depth_pub.get_subscription_count() > 0
                           and sub.get_publisher_count() > 0, 30), child.output()
 
     def answer_to(frame, encoding, stamp):
@@ -64,6 +68,16 @@ def test_keypoints_node_across_processes(ros, spawn):
                for s in people)
     assert len({s.id for s in people}) == 2
     assert all(0.3 < s.joints[0].z < 20 for s in people)  # metres, in front of the camera
+    assert annotated and annotated[-1].encoding == "rgb8" and annotated[-1].width == 640
+
+    # A depth image with the same stamp: a wall 2.5 m away; visible joints sit on it.
+    depth = np.full((480, 640), 2.5, np.float32)
+    depth_msg = _image(depth.view(np.uint8).reshape(480, 640, 4), "32FC1", 103)
+    depth_pub.publish(depth_msg)
+    ros.spin_for(0.5)
+    with_depth = answer_to(bgr, "bgr8", 103)
+    z = [p.z for s in with_depth.skeletons if s.kind == "person" for p in s.joints]
+    assert np.median(z) == pytest.approx(2.5, abs=0.01)
 
     gray = np.ascontiguousarray(rgb(NO_PERSON)[..., 0])
     empty = answer_to(gray, "mono8", 200)
