@@ -77,7 +77,12 @@ class VideoSourceNode(Node):
                 self.get_logger().info(f"end of {self.source} after {self.published} frames")
                 self.finished.set()
                 return
-            self.publisher.publish(self._to_image(frame))
+            try:
+                self.publisher.publish(self._to_image(frame))
+            except Exception:
+                if self.context.ok():
+                    raise
+                return  # the process is shutting down (Ctrl-C, SIGTERM)
             self.published += 1
             due += period
             delay = due - time.monotonic()
