@@ -18,7 +18,7 @@ setup(
     # are in requirements*.txt (scripts/setup.sh).
     install_requires=["torch>=2.1", "numpy>=1.24", "pyyaml>=6", "tqdm>=4.60"],
     extras_require={
-        "train": ["tensorboard>=2.14", "matplotlib>=3.7"],
+        "train": ["tensorboard>=2.14", "matplotlib>=3.7", "pillow>=9"],
         "keypoints": ["opencv-python-headless>=4.8", "mediapipe==0.10.21", "numpy<2"],
         "bags": ["rosbags>=0.10"],
         "test": ["pytest>=7"],
