@@ -52,7 +52,8 @@ class KeypointsNode(Node):
             num_poses=p("num_poses", 2).value, num_hands=p("num_hands", 2).value,
             hand_model=p("hand_model", "lite").value,
             min_pose_confidence=p("min_pose_confidence", 0.2).value,
-            min_hand_confidence=p("min_hand_confidence", 0.3).value))
+            min_hand_confidence=p("min_hand_confidence", 0.3).value,
+            concurrent=p("concurrent", True).value))
         self.pipeline = KeypointPipeline(
             detector, body_layout=p("body_layout", "ntu25").value,
             hand_layout=p("hand_layout", "hand21").value, max_age=p("track_max_age", 1.0).value)
