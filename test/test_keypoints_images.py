@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from ista_ros.keypoints.images import ImageError, to_metres, to_rgb
+from ista_ros.keypoints.images import ImageError, compressed_to_rgb, to_metres, to_rgb
 
 
 def _padded(pixels: np.ndarray, pad: int = 4) -> tuple[bytes, int]:
@@ -42,3 +42,14 @@ def test_depth_units():
                                [[1.5, 0.0], [0.0, 0.7]], rtol=1e-6)
     with pytest.raises(ImageError, match="depth encoding 'rgb8'"):
         to_metres("rgb8", 2, 2, 6, bytes(12))
+
+
+def test_compressed_png_round_trip_and_garbage():
+    import cv2
+
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 256, size=(6, 9, 3), dtype=np.uint8)
+    ok, png = cv2.imencode(".png", image[..., ::-1])
+    np.testing.assert_array_equal(compressed_to_rgb(png.tobytes()), image)
+    with pytest.raises(ImageError, match="cannot be decoded"):
+        compressed_to_rgb(b"not an image")

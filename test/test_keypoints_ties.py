@@ -63,3 +63,11 @@ def test_two_bodies_each_get_their_own_hands():
     pipe = KeypointPipeline(ScriptedDetector(frames))
     ids = {s.id for s in pipe.process(np.zeros((480, 640, 3), np.uint8), 0.0, K)}
     assert ids == {"person_0", "person_1", "person_0_left_hand", "person_1_right_hand"}
+
+
+def test_time_going_back_starts_new_tracks():
+    body = _body(0)
+    pipe = KeypointPipeline(ScriptedDetector([([body], []), ([body], []), ([body], [])]))
+    blank = np.zeros((480, 640, 3), np.uint8)
+    ids = [[s.id for s in pipe.process(blank, t, K)] for t in (10.0, 10.1, 0.0)]
+    assert ids == [["person_0"], ["person_0"], ["person_1"]]  # a looping recording restarted

@@ -1,6 +1,7 @@
 """sensor_msgs/Image payloads <-> numpy arrays, without rclpy (plain, testable).
 
-Colour: rgb8, bgr8, mono8 (plus rgba8/bgra8, whose alpha is dropped) -> (H, W, 3) RGB.
+Colour: rgb8, bgr8, mono8 (plus rgba8/bgra8, whose alpha is dropped) -> (H, W, 3) RGB;
+sensor_msgs/CompressedImage (jpeg, png) -> the same.
 Depth: 16UC1 / mono16 (millimetres, the OpenNI/RealSense convention) or 32FC1
 (metres) -> (H, W) float metres, 0 where there is no depth.
 """
@@ -54,3 +55,15 @@ def to_metres(encoding: str, height: int, width: int, step: int, data,
         depth /= 1000.0
     depth[~np.isfinite(depth)] = 0.0
     return depth
+
+
+def compressed_to_rgb(data) -> np.ndarray:
+    """An (H, W, 3) uint8 RGB array from a CompressedImage's jpeg/png bytes."""
+    import cv2
+
+    buffer = np.frombuffer(bytes(data), dtype=np.uint8)
+    image = cv2.imdecode(buffer, cv2.IMREAD_COLOR) if buffer.size else None
+    if image is None:
+        raise ImageError(f"compressed image of {buffer.size} bytes cannot be decoded; "
+                         "publish jpeg or png")
+    return image[..., ::-1]

@@ -42,9 +42,15 @@ class KeypointPipeline:
         self.hands = Tracker("hand", max_age=max_age)
         self._hand_names: dict[str, str] = {}  # hand track id -> tied name
         self.timings: dict[str, float] = {}
+        self._last_stamp = float("-inf")
 
     def process(self, rgb: np.ndarray, stamp_s: float, intrinsics: Intrinsics | None = None,
                 depth_m: np.ndarray | None = None) -> list[Skeleton]:
+        if stamp_s < self._last_stamp:  # time went back (a looping recording): start over
+            self.bodies.tracks.clear()
+            self.hands.tracks.clear()
+            self._hand_names.clear()
+        self._last_stamp = stamp_s
         start = time.perf_counter()
         bodies, hands = self.detector.detect(rgb, stamp_s)
         detected = time.perf_counter()

@@ -1,6 +1,7 @@
 """Keypoints node: camera images in, tracked 3D skeletons (ista_ros/SkeletonArray) out.
 
-Subscribes ``image`` (sensor_msgs/Image: rgb8, bgr8, mono8, rgba8, bgra8), optionally
+Subscribes ``image`` (sensor_msgs/Image: rgb8, bgr8, mono8, rgba8, bgra8) or, when
+``compressed_image_topic`` is set, a sensor_msgs/CompressedImage (jpeg, png); optionally
 ``camera_info`` (used when it arrives; without it the intrinsics are guessed from a
 60 degree field of view) and, when ``depth_topic`` is set, a depth image registered to
 the colour image (16UC1 mm or 32FC1 m), paired with the colour frame when their stamps
@@ -21,11 +22,11 @@ import rclpy.executors
 from geometry_msgs.msg import Point
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from ista_ros.keypoints.detector import DetectorConfig, KeypointDetector
 from ista_ros.keypoints.geometry import Intrinsics
-from ista_ros.keypoints.images import ImageError, to_metres, to_rgb
+from ista_ros.keypoints.images import ImageError, compressed_to_rgb, to_metres, to_rgb
 from ista_ros.keypoints.pipeline import KeypointPipeline
 from ista_ros.msg import InteractionAction, Skeleton, SkeletonArray
 
@@ -42,6 +43,7 @@ class KeypointsNode(Node):
         super().__init__(node_name, **kwargs)
         p = self.declare_parameter
         image_topic = p("image_topic", "image").value
+        compressed_topic = p("compressed_image_topic", "").value
         info_topic = p("camera_info_topic", "camera_info").value
         depth_topic = p("depth_topic", "").value
         self.depth_tolerance = p("depth_tolerance", 0.05).value
@@ -64,7 +66,10 @@ class KeypointsNode(Node):
         # Reliable by default: best effort loses most large frames between processes
         # (PLATFORM.md); best_effort=True matches cameras that only publish best effort.
         image_qos = qos_profile_sensor_data if p("best_effort", False).value else 1
-        self.create_subscription(Image, image_topic, self._on_image, image_qos)
+        if compressed_topic:
+            self.create_subscription(CompressedImage, compressed_topic, self._on_image, image_qos)
+        else:
+            self.create_subscription(Image, image_topic, self._on_image, image_qos)
         self.create_subscription(CameraInfo, info_topic, self._on_info, 10)
         if depth_topic:
             self.create_subscription(Image, depth_topic, self._on_depth, image_qos)
@@ -115,11 +120,15 @@ class KeypointsNode(Node):
             except Exception as err:  # a bad frame must not stop the node
                 self.get_logger().error(f"frame skipped: {err}", throttle_duration_sec=WARN_PERIOD_S)
 
-    def _process(self, msg: Image) -> None:
-        rgb = to_rgb(msg.encoding, msg.height, msg.width, msg.step, msg.data)
-        k = self._camera(msg.width, msg.height)
+    def _process(self, msg: Image | CompressedImage) -> None:
+        if isinstance(msg, CompressedImage):
+            rgb = compressed_to_rgb(msg.data)
+        else:
+            rgb = to_rgb(msg.encoding, msg.height, msg.width, msg.step, msg.data)
+        height, width = rgb.shape[:2]
+        k = self._camera(width, height)
         skeletons = self.pipeline.process(rgb, _seconds(msg.header.stamp), k,
-                                          self._depth_for(msg))
+                                          self._depth_for(msg.header, height, width))
         out = SkeletonArray(header=msg.header)
         for s in skeletons:
             out.skeletons.append(Skeleton(
@@ -137,19 +146,19 @@ class KeypointsNode(Node):
         info_w, info_h, k = self._intrinsics
         return k.scaled(width / info_w, height / info_h) if info_w and info_h else k
 
-    def _depth_for(self, msg: Image) -> np.ndarray | None:
+    def _depth_for(self, header, height: int, width: int) -> np.ndarray | None:
         depth = self._depth
-        if depth is None or abs(_seconds(depth.header.stamp) - _seconds(msg.header.stamp)) \
+        if depth is None or abs(_seconds(depth.header.stamp) - _seconds(header.stamp)) \
                 > self.depth_tolerance:
             return None
         metres = to_metres(depth.encoding, depth.height, depth.width, depth.step, depth.data,
                            bool(depth.is_bigendian))
-        if metres.shape != (msg.height, msg.width):
+        if metres.shape != (height, width):
             import cv2
-            metres = cv2.resize(metres, (msg.width, msg.height), interpolation=cv2.INTER_NEAREST)
+            metres = cv2.resize(metres, (width, height), interpolation=cv2.INTER_NEAREST)
         return metres
 
-    def _annotate(self, rgb: np.ndarray, skeletons, k: Intrinsics, msg: Image) -> Image:
+    def _annotate(self, rgb: np.ndarray, skeletons, k: Intrinsics, msg) -> Image:
         from ista_ros.keypoints.draw import draw_skeletons
 
         canvas = draw_skeletons(rgb, skeletons, k, self._label)
