@@ -72,7 +72,7 @@ class KeypointPipeline:
             side = ties[h][1] if h in ties else hand.handedness
             skeletons.append(Skeleton(self._hand_names.get(hand_id, hand_id), f"{side}_hand",
                                       self.hand_layout, joints, conf))
-        self.timings = {**{f"detect_{k}": v for k, v in self.detector.timings.items()},
+        self.timings = {**{f"detect_{stage}": v for stage, v in self.detector.timings.items()},
                         "detect": detected - start, "track_lift": time.perf_counter() - detected}
         return skeletons
 
