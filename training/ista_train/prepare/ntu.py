@@ -189,7 +189,7 @@ def centre_on_first_frame(joints: np.ndarray) -> np.ndarray:
 
 
 def process_sequence(path: Path) -> np.ndarray | None:
-    """One .skeleton file -> centred (frames, 150) float32; None if no frame has a body."""
+    """One .skeleton file -> centred (frames, 150) float32; None if no body survives."""
     bodies, num_frames = read_skeleton_file(path)
     if not bodies:
         return None
