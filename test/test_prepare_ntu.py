@@ -20,8 +20,8 @@ from ista_train.synthetic.ntu import make_ntu, write_skeleton_file
 # make_ntu(seed=0) defaults; ours were bit-identical to them (padding to the longest
 # sequence, as the official align_frames does, hence frames=1 below).
 OFFICIAL_SHA256 = {
-    "NTU120_CSub.npz": "1b07abe4e0ea88d01463d8a1050e8ea67922601fc4d9aea448e43ff65668ccd2",
-    "NTU120_CSet.npz": "af6f6fe757eb7540aaa89499931c9208de8fc8e180f88ce24373c92d3cfba568",
+    "NTU120_CSub.npz": "c3396455a065594bd93591447db32f960e2fc5e9134ef60f6acf5a64ea74143d",
+    "NTU120_CSet.npz": "d6f93e737a685a9e3967f7fcd222be7684f39b9aefadb1da8d0d9b4de0e7de7d",
 }
 
 
@@ -79,7 +79,7 @@ def test_every_sample_holds_the_right_persons_centred_and_padded(prepared, bench
 def test_scenarios_cover_the_denoising_rules(prepared):
     _, expected = prepared
     scenarios = {e.scenario for e in expected.values()}
-    assert scenarios == {"pair", "pair_noisy", "id_switch", "alone", "alone_noisy", "late", "empty"}
+    assert scenarios == {"pair", "pair_noisy", "id_switch", "alone", "alone_noisy", "late", "gap", "empty"}
 
 
 def test_official_subject_and_setup_splits():

@@ -159,7 +159,9 @@ def overlaps(start: int, end: int, body: Body) -> bool:
 
 def pack_actors(bodies: list[Body], num_frames: int) -> np.ndarray:
     """(frames, 75) for one body, else (frames, 150): actor 1 = most motion; the others fill
-    actor 1's slot where they do not overlap it, else actor 2's, else are dropped."""
+    actor 1's slot where they do not overlap it, else actor 2's, else are dropped. Actor 2's
+    span starts as [0, 0] and keeps starting at 0, so a further body fits there only if it
+    starts where the span ends or later; one that lies earlier is dropped (official rule)."""
     if len(bodies) == 1:
         body = bodies[0]
         joints = np.zeros((num_frames, 75), dtype=np.float32)

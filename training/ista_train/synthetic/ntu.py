@@ -2,8 +2,8 @@
 
 Besides clean pairs, the sequences contain what the official denoising exists for: short
 ghost bodies, a lying (wide, flat) body, a bystander with glitch frames whose raw motion
-exceeds the actors', a tracker id switch, frames without any body, late entries, a missing
-second person and a file without any body at all.
+exceeds the actors', a tracker id switch, a gap in a person's track, frames without any
+body, late entries, a missing second person and a file without any body at all.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ NTU_REST = np.array([
 ])
 NTU_MOBILITY = np.array([0, 0, .1, .15, .1, .4, .8, .9, .1, .4, .8, .9,
                          0, .1, .15, .15, 0, .1, .15, .15, .05, 1, .9, 1, .9])
-SCENARIOS_MUTUAL = ("pair", "pair_noisy", "id_switch", "alone", "late")
+SCENARIOS_MUTUAL = ("pair", "pair_noisy", "id_switch", "alone", "late", "gap")
 SCENARIOS_SINGLE = ("alone", "alone_noisy")
 
 
@@ -80,6 +80,9 @@ def _scenario(rng: np.random.Generator, scenario: str, label: int, length: int):
     elif scenario == "id_switch":
         switch = t // 2
         ids_b[switch:] = ["72057594037930003"] * (t - switch)
+        # The second id moves less: were it ranked first, the official packing would drop
+        # the first id (actor 2's span always starts at frame 0).
+        b[switch:] = b[switch] + 0.2 * (b[switch:] - b[switch])
     elif scenario in ("alone", "alone_noisy"):
         present_b[:] = False
         if scenario == "alone_noisy":
@@ -88,6 +91,8 @@ def _scenario(rng: np.random.Generator, scenario: str, label: int, length: int):
     elif scenario == "late":
         present_a[:6] = False
         present_b[-7:] = False
+    elif scenario == "gap":  # person 2 untracked for a while, same id before and after
+        present_b[t // 3:t // 3 + 5] = False
 
     frames = []
     for f in range(t):
@@ -105,7 +110,10 @@ def _scenario(rng: np.random.Generator, scenario: str, label: int, length: int):
     expected = np.zeros((t, persons, 25, 3), dtype=np.float32)
     expected[present_a, 0] = a[present_a]
     if persons == 2:
-        expected[present_b, 1] = b[present_b]
+        # The official reader takes a body to occupy consecutive frames from its first one,
+        # so frames after a gap in its track move forward and its last frames stay empty.
+        first = np.argmax(present_b)
+        expected[first:first + present_b.sum(), 1] = b[present_b]
     return frames, expected
 
 
