@@ -99,7 +99,7 @@ def train_segments(csv_path: Path, recordings: list[str]) -> list[Segment]:
     return ordered
 
 
-def test_segments(csv_path: Path) -> list[Segment]:
+def challenge_segments(csv_path: Path) -> list[Segment]:
     segments = []
     for index, row in enumerate(read_csv_rows(csv_path, TEST_COLUMNS)):
         if as_int(row, "id", csv_path) != index:
@@ -193,7 +193,7 @@ def prepare(args: argparse.Namespace) -> None:
     segments = {}  # every CSV is checked before any output is written
     for split in args.splits:
         csv_path = csv_dir / SPLIT_FILES[split]
-        segments[split] = test_segments(csv_path) if split == "test" else \
+        segments[split] = challenge_segments(csv_path) if split == "test" else \
             train_segments(csv_path, recordings)
     for split, split_segments in segments.items():
         write_split(split, split_segments, poses_dir, Path(args.out), args.types, args.frames)
