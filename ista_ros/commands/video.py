@@ -23,9 +23,10 @@ def run(args) -> int:
     from pathlib import Path
 
     import rclpy
+    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
     from rclpy.parameter import Parameter
 
-    from ista_ros.nodes.video_source import VideoSourceNode, spin_until_finished
+    from ista_ros.nodes.video_source import VideoSourceNode
 
     if not args.source.isdigit() and not Path(args.source).is_file():
         raise ValueError(f"video file {args.source} does not exist; give a video file or a "
@@ -35,15 +36,20 @@ def run(args) -> int:
                  Parameter("rate", value=float(args.rate)), Parameter("loop", value=args.loop)]
     rclpy.init()
     nodes = []
+    executor = MultiThreadedExecutor()
     try:
         if args.keypoints:
             from ista_ros.nodes.keypoints import KeypointsNode
             nodes.append(KeypointsNode(parameter_overrides=[
                 Parameter("image_topic", value=args.topic)]))
-        source = VideoSourceNode(parameter_overrides=overrides)
-        nodes.append(source)
-        spin_until_finished(source, *nodes[:-1])
+        nodes.append(VideoSourceNode(exit_when_done=True, parameter_overrides=overrides))
+        for node in nodes:
+            executor.add_node(node)
+        executor.spin()  # until the video ends (the source shuts the context down) or Ctrl-C
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
     finally:
+        executor.shutdown()
         for node in nodes:
             node.destroy_node()
         rclpy.try_shutdown()

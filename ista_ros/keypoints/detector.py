@@ -111,10 +111,12 @@ class KeypointDetector:
         return detections
 
     def close(self) -> None:
+        """Release the MediaPipe graphs; safe to call more than once."""
         self._pool.shutdown(wait=True)
         for task in (self._pose, self._hands):
             if task is not None:
                 task.close()
+        self._pose = self._hands = None
 
 
 def _pixels(landmarks, size: np.ndarray) -> np.ndarray:

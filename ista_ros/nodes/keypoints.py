@@ -14,11 +14,10 @@ latest label from ``action_topic`` (ista_ros/InteractionAction).
 """
 from __future__ import annotations
 
+import sys
 import threading
 
 import numpy as np
-import rclpy
-import rclpy.executors
 from geometry_msgs.msg import Point
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
@@ -29,6 +28,7 @@ from ista_ros.keypoints.geometry import Intrinsics
 from ista_ros.keypoints.images import ImageError, compressed_to_rgb, to_metres, to_rgb
 from ista_ros.keypoints.pipeline import KeypointPipeline
 from ista_ros.msg import InteractionAction, Skeleton, SkeletonArray
+from ista_ros.nodes.spin import run_node
 
 WARN_PERIOD_S = 5.0
 STATS_PERIOD_S = 10.0
@@ -182,17 +182,9 @@ class KeypointsNode(Node):
         return super().destroy_node()
 
 
-def main(args=None) -> None:
-    rclpy.init(args=args)
-    node = KeypointsNode()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+def main(args=None) -> int:
+    return run_node(KeypointsNode, "keypoints", args)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -8,7 +8,8 @@ that report none), ``loop`` (restart a file at its end), ``wait_for_subscriber``
 are lost; webcams never wait). Each image is stamped with
 the time it was read: frames of a file come out at the recorded rate with real stamps,
 so the whole live path runs on a recording. When a file ends (and ``loop`` is off)
-``finished`` is set and ``main`` returns.
+``finished`` is set, and with ``exit_when_done`` (the executable) the context is shut
+down so that the process ends.
 """
 from __future__ import annotations
 
@@ -17,10 +18,10 @@ import sys
 import threading
 import time
 
-import rclpy
-import rclpy.executors
 from rclpy.node import Node
 from sensor_msgs.msg import Image
+
+from ista_ros.nodes.spin import run_node
 
 DEFAULT_RATE = 30.0
 
@@ -37,8 +38,9 @@ def open_capture(source: str):
 
 
 class VideoSourceNode(Node):
-    def __init__(self, node_name: str = "video_source", **kwargs):
+    def __init__(self, node_name: str = "video_source", exit_when_done: bool = False, **kwargs):
         super().__init__(node_name, **kwargs)
+        self.exit_when_done = exit_when_done
         self.finished = threading.Event()
         self.capture = self._thread = None  # set below; destroy_node copes with a failed start
         p = self.declare_parameter
@@ -76,6 +78,8 @@ class VideoSourceNode(Node):
                     continue
                 self.get_logger().info(f"end of {self.source} after {self.published} frames")
                 self.finished.set()
+                if self.exit_when_done:
+                    self.context.try_shutdown()
                 return
             try:
                 self.publisher.publish(self._to_image(frame))
@@ -101,41 +105,17 @@ class VideoSourceNode(Node):
 
     def destroy_node(self):
         self.finished.set()
-        if self._thread is not None:
+        # The worker itself gets here when its end-of-file shutdown destroys the node.
+        if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=2.0)
         if self.capture is not None:
             self.capture.release()
         return super().destroy_node()
 
 
-def spin_until_finished(node: VideoSourceNode, *others: Node) -> None:
-    """Spin ``node`` (and ``others``) until the video ends or the process is stopped."""
-    executor = rclpy.executors.MultiThreadedExecutor()
-    for n in (node, *others):
-        executor.add_node(n)
-    try:
-        while rclpy.ok() and not node.finished.is_set():
-            executor.spin_once(timeout_sec=0.1)
-    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
-        pass
-    finally:
-        executor.shutdown()
-
-
-def main(args=None) -> None:
-    rclpy.init(args=args)
-    try:
-        node = VideoSourceNode()
-    except ValueError as err:
-        print(f"video_source: error: {err}", file=sys.stderr)
-        rclpy.try_shutdown()
-        raise SystemExit(2)
-    try:
-        spin_until_finished(node)
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+def main(args=None) -> int:
+    return run_node(lambda: VideoSourceNode(exit_when_done=True), "video_source", args)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
