@@ -116,3 +116,10 @@ def test_video_source_rejects_a_missing_file(spawn, tmp_path):
     assert child.process.wait(timeout=30) == 2
     assert "cannot open video source" in child.output()
     assert "Traceback" not in child.output()
+
+
+def test_keypoints_node_rejects_a_bad_parameter_in_one_sentence(spawn):
+    child = _start(spawn, "ista_ros.nodes.keypoints", "body_layout:=coco17")
+    assert child.process.wait(timeout=60) == 2
+    assert "keypoints: error: unknown joint layout 'coco17'" in child.output()
+    assert "Traceback" not in child.output()

@@ -41,6 +41,10 @@ def _seconds(stamp) -> float:
 class KeypointsNode(Node):
     def __init__(self, node_name: str = "keypoints", **kwargs):
         super().__init__(node_name, **kwargs)
+        # Set before anything can fail: destroy_node must cope with a failed start.
+        self.pipeline, self._worker = None, None
+        self._wake = threading.Condition()
+        self._running = True
         p = self.declare_parameter
         image_topic = p("image_topic", "image").value
         compressed_topic = p("compressed_image_topic", "").value
@@ -80,8 +84,6 @@ class KeypointsNode(Node):
         self._depth: Image | None = None
         self._label = ""
         self._pending: Image | None = None
-        self._wake = threading.Condition()
-        self._running = True
         self.processed = self.dropped = 0
         self._worker = threading.Thread(target=self._work, name="keypoints", daemon=True)
         self._worker.start()
@@ -177,8 +179,10 @@ class KeypointsNode(Node):
         with self._wake:
             self._running = False
             self._wake.notify()
-        self._worker.join(timeout=5.0)
-        self.pipeline.close()
+        if self._worker is not None:
+            self._worker.join(timeout=5.0)
+        if self.pipeline is not None:
+            self.pipeline.close()
         return super().destroy_node()
 
 
