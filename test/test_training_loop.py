@@ -78,8 +78,16 @@ def params(path):
     return {k: v for k, v in model.named_parameters()}
 
 
-def test_training_learns_a_synthetic_task(tmp_path, task):
+@pytest.fixture
+def one_thread():
+    """One torch thread: on a busy 2-core machine, several threads are many times slower."""
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_training_learns_a_synthetic_task(tmp_path, task, one_thread):
     summary = train(load_recipe(write_recipe(tmp_path, task)), Options(progress=False))
     assert summary["best"]["top1"] >= 90.0, summary
     loaded = load_checkpoint(tmp_path / "run" / "best.pt")
