@@ -1,16 +1,17 @@
 """Keypoints node: camera images in, tracked 3D skeletons (ista_ros/SkeletonArray) out.
 
 Subscribes ``image`` (sensor_msgs/Image: rgb8, bgr8, mono8, rgba8, bgra8) or, when
-``compressed_image_topic`` is set, a sensor_msgs/CompressedImage (jpeg, png); optionally
-``camera_info`` (used when it arrives; without it the intrinsics are guessed from a
-60 degree field of view) and, when ``depth_topic`` is set, a depth image registered to
-the colour image (16UC1 mm or 32FC1 m), paired with the colour frame when their stamps
-are within ``depth_tolerance`` seconds. Publishes ``skeletons`` with the image's
-frame_id and stamp. The newest frame wins: a worker thread processes the latest image
-and frames that arrive meanwhile replace it (counted as dropped), never queued.
-The image subscription is reliable, depth 1 (``best_effort`` true for cameras
-that publish best effort only). Optional ``annotated_topic`` (off by default): the image with skeletons, ids and the
-latest label from ``action_topic`` (ista_ros/InteractionAction).
+``compressed_image_topic`` is set, a sensor_msgs/CompressedImage (jpeg, png);
+optionally ``camera_info`` (used when it arrives; until then the intrinsics are guessed
+from a ``fallback_hfov_deg`` horizontal field of view, 60 by default) and, when
+``depth_topic`` is set, a depth image registered to the colour image (16UC1 mm or
+32FC1 m), paired with the colour frame when their stamps are within ``depth_tolerance``
+seconds. Publishes ``skeletons`` with the image's frame_id and stamp. The newest frame
+wins: a worker thread processes the latest image and frames that arrive meanwhile
+replace it (counted as dropped), never queued. The image subscription is reliable,
+depth 1 (``best_effort`` true for cameras that publish best effort only). Optional
+``annotated_topic`` (off by default): the image with skeletons, ids and the latest
+label from ``action_topic`` (ista_ros/InteractionAction).
 """
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ class KeypointsNode(Node):
         info_topic = p("camera_info_topic", "camera_info").value
         depth_topic = p("depth_topic", "").value
         self.depth_tolerance = p("depth_tolerance", 0.05).value
+        self.fallback_hfov = p("fallback_hfov_deg", 60.0).value  # used until CameraInfo arrives
         skeletons_topic = p("skeletons_topic", "skeletons").value
         annotated_topic = p("annotated_topic", "").value
         action_topic = p("action_topic", "action").value
@@ -144,7 +146,7 @@ class KeypointsNode(Node):
 
     def _camera(self, width: int, height: int) -> Intrinsics:
         if self._intrinsics is None:
-            return Intrinsics.guess(width, height)
+            return Intrinsics.guess(width, height, self.fallback_hfov)
         info_w, info_h, k = self._intrinsics
         return k.scaled(width / info_w, height / info_h) if info_w and info_h else k
 
