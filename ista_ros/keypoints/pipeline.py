@@ -36,7 +36,8 @@ class Skeleton:
 class KeypointPipeline:
     def __init__(self, detector: KeypointDetector, body_layout: str = "ntu25",
                  hand_layout: str = "hand21", max_age: float = 1.0):
-        get_layout(body_layout), get_layout(hand_layout)  # fail early on unknown names
+        for name in (body_layout, hand_layout):
+            get_layout(name)  # fail early on unknown names
         self.detector, self.body_layout, self.hand_layout = detector, body_layout, hand_layout
         self.bodies = Tracker("person", max_age=max_age)
         self.hands = Tracker("hand", max_age=max_age)
