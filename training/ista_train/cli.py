@@ -87,6 +87,7 @@ def add_submit(subparsers) -> None:
         t.add_argument("--data", default=None, help="replaces the test data path of the recipe")
         t.add_argument("--out", required=True, help="output JSON file")
         t.add_argument("--batch-size", type=int, default=None)
+        t.add_argument("overrides", nargs="*", metavar="key=value")
         if name == "asb":
             t.add_argument("--kind", choices=["action", "verb", "noun"], default=None,
                            help="default: from the number of classes (1380, 24, 90)")

@@ -153,7 +153,7 @@ def _adopt_model_config(values: dict, source: str) -> None:
     if not path.is_absolute():
         path = Path(source).parent / path
     model_yaml = read_yaml(path)
-    values.setdefault("model_args", model_yaml.get("model_args"))
+    values["model_args"] = {**(model_yaml.get("model_args") or {}), **(values.get("model_args") or {})}
     for key in ("class_names", "layout", "entity_kinds"):
         if key in model_yaml:
             values.setdefault(key, model_yaml[key])

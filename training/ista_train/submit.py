@@ -99,9 +99,9 @@ def run(args) -> None:
     if args.target == "asb-fuse":
         write_json(fuse_asb(read_json(args.action), read_json(args.verb), read_json(args.noun)), args.out)
         return
-    from ista_train.recipe import load_recipe
+    from ista_train.recipe import load_recipe, parse_overrides
 
-    recipe = load_recipe(args.config)
+    recipe = load_recipe(args.config, parse_overrides(args.overrides))
     if args.target == "h2o":
         if recipe.feeder != "h2o":
             raise ConfigError(f"{args.config} is not an H2O recipe (feeder {recipe.feeder}).")
