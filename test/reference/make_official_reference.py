@@ -7,9 +7,12 @@ For each configuration it builds the official ``model.ISTANet.Model`` from the o
 run YAML's model_args, fills it with ``randomize_state_dict(seed)`` (random weights,
 BatchNorm statistics, alpha and attention bias M), and records its eval-mode logits on
 a seeded random input. It also records the official ``feeders.tools.valid_crop_resize``
-on a seeded sample with zero-padded tail frames, and the official NTU test pipeline end
-to end (``feeders.feeder_ntu.Feeder``, split test, then the model) on a small seeded file
-in the CTR-GCN npz format (``seeded_ntu_npz``). Only these small arrays are committed;
+on a seeded sample with zero-padded tail frames, and the official test pipelines end to end
+(``feeders.feeder_<dataset>.Feeder`` on the test split, then the model): NTU on a small
+seeded file in the CTR-GCN npz format (``seeded_ntu_npz``), SBU and H2O on files that the
+project's preparers make from its deterministic synthetic raw data (``prepared_dataset``;
+the official SBU feeder needs pandas, e.g. ``pip install --target DIR pandas`` and
+PYTHONPATH=DIR). Only these small arrays are committed;
 the tests rebuild the same weights and inputs from the seeds with the project's code.
 Nothing of the official code is kept in this repository.
 """
@@ -75,24 +78,41 @@ def seeded_ntu_npz(path: Path) -> None:
     np.savez(path, x_train=x, y_train=y, x_test=x, y_test=y)
 
 
-def official_feeder_scores(official: Path, tools, model_args: dict) -> np.ndarray:
-    """Logits of the official NTU test pipeline: its feeder, then its model, one by one."""
+def prepared_dataset(name: str, root: Path) -> dict:
+    """Official-format files made by the project's preparers from its synthetic raw data
+    (deterministic): returns the official test feeder's arguments for them."""
+    import argparse
+
+    from ista_train.prepare import h2o, sbu
+    from ista_train.synthetic import make_h2o, make_sbu
+
+    raw, out = root / "raw", root / "prepared"
+    if name == "sbu":
+        make_sbu(raw, sequences_per_class=1, seed=INPUT_SEED)
+        module, feeder_args = sbu, dict(data_path=str(out), split="test", fold=0, window_size=40, p_interval=[0.95])
+    else:
+        make_h2o(raw, seed=INPUT_SEED)
+        module, feeder_args = h2o, dict(data_path=str(out), split="val", window_size=120, p_interval=[0.95])
+    parser = argparse.ArgumentParser()
+    module.add_arguments(parser)
+    module.prepare(parser.parse_args(["--root", str(raw), "--out", str(out)]))
+    return feeder_args
+
+
+def official_feeder_scores(official: Path, tools, feeder: str, model_args: dict, feeder_args: dict):
+    """Logits of an official test pipeline: its feeder, then its model, sample by sample."""
     import types
-    import tempfile
-    sys.modules["feeders"] = types.SimpleNamespace(tools=tools)  # feeder_ntu does `from feeders import tools`
-    spec = importlib.util.spec_from_file_location("official_feeder_ntu", official / "feeders" / "feeder_ntu.py")
+    sys.modules["feeders"] = types.SimpleNamespace(tools=tools)  # the feeders do `from feeders import tools`
+    spec = importlib.util.spec_from_file_location(f"official_{feeder}", official / "feeders" / f"{feeder}.py")
     feeder_module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(feeder_module)
     from model.ISTANet import Model
     model = Model(**model_args).eval()
     model.load_state_dict(randomize_state_dict(model.state_dict(), WEIGHT_SEED))
-    with tempfile.TemporaryDirectory() as tmp:
-        npz = Path(tmp) / "ntu.npz"
-        seeded_ntu_npz(npz)
-        feeder = feeder_module.Feeder(str(npz), split="test", window_size=120, p_interval=[0.95])
-        with torch.no_grad():
-            rows = [model(torch.from_numpy(feeder[i][0])[None].float()).numpy()[0] for i in range(len(feeder))]
-        labels = np.array([feeder[i][1] for i in range(len(feeder))])
+    dataset = feeder_module.Feeder(**feeder_args)
+    with torch.no_grad():
+        rows = [model(torch.as_tensor(dataset[i][0])[None].float()).numpy()[0] for i in range(len(dataset))]
+    labels = np.array([int(dataset[i][1]) for i in range(len(dataset))])
     return np.stack(rows), labels
 
 
@@ -120,8 +140,18 @@ def main():
     sample = seeded_sample()
     for window in (40, 120):
         out[f"crop_resize_{window}"] = tools.valid_crop_resize(sample, 67, [0.95], window)
-    ntu_args = case_args(CASES["ntu26"], args.configs)
-    out["ntu_feeder_logits"], out["ntu_feeder_labels"] = official_feeder_scores(args.official, tools, ntu_args)
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        npz = Path(tmp) / "ntu.npz"
+        seeded_ntu_npz(npz)
+        ntu_feeder = dict(data_path=str(npz), split="test", window_size=120, p_interval=[0.95])
+        out["ntu_feeder_logits"], out["ntu_feeder_labels"] = official_feeder_scores(
+            args.official, tools, "feeder_ntu", case_args(CASES["ntu26"], args.configs), ntu_feeder)
+        for name in ("sbu", "h2o"):
+            feeder_args = prepared_dataset(name, Path(tmp) / name)
+            out[f"{name}_feeder_logits"], out[f"{name}_feeder_labels"] = official_feeder_scores(
+                args.official, tools, f"feeder_{name}", case_args(CASES[name], args.configs), feeder_args)
+            print(name, "feeder", out[f"{name}_feeder_logits"].shape, out[f"{name}_feeder_labels"])
     np.savez_compressed(HERE / "official_reference.npz", **out)
     print("wrote", HERE / "official_reference.npz")
 
