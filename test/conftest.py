@@ -58,11 +58,6 @@ os.environ["ROS_DOMAIN_ID"] = str(ROS_DOMAIN_ID)
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 
 
-def pytest_configure(config):
-    # rclpy's message generator support imports lark, which uses deprecated re internals.
-    config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:lark.*")
-
-
 def pytest_report_header(config):
     return f"ROS_DOMAIN_ID={ROS_DOMAIN_ID} (set ISTA_ROS_TEST_DOMAIN_ID to choose it)"
 
