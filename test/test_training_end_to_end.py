@@ -54,6 +54,9 @@ def test_ntu(tmp_path):
     assert scores.shape[1] == 26 and scores.dtype == np.float32
     meta = load_checkpoint(work / "best.pt").meta
     assert meta.layout == "ntu25" and meta.class_names[0] == "punch/slap"
+    ista_train("viz", "--config", REPO / "config/train/ntu26_xsub.yaml", "--data", tmp_path / "ntu" / "NTU120_CSub.npz",
+               "--split", "train", "--out", tmp_path / "viz")
+    assert (tmp_path / "viz" / "sample_0.png").stat().st_size > 5000
 
 
 def test_sbu_folds(tmp_path, capsys):
@@ -80,6 +83,12 @@ def test_h2o_with_submission(tmp_path):
                "model_args.window_size=[10,1,3]")
     labels = json.loads((tmp_path / "action_labels.json").read_text())
     assert sorted(labels) == ["1", "2", "3", "modality"]
+    ista_train("viz", "--config", REPO / "config/train/h2o.yaml", "--data", tmp_path / "h2o", "--index", 0, 2,
+               "--gif", "--out", tmp_path / "viz")
+    from PIL import Image
+
+    gif = Image.open(tmp_path / "viz" / "sample_2.gif")
+    assert gif.n_frames > 5 and gif.size[0] >= 200
 
 
 def test_asb_three_label_sets_and_fused_submission(tmp_path):

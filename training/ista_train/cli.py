@@ -116,6 +116,7 @@ def add_viz(subparsers) -> None:
     p.add_argument("--index", type=int, nargs="+", default=[0], help="sample indices")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--gif", action="store_true", help="an animated GIF per sample (default: a PNG strip)")
+    p.add_argument("overrides", nargs="*", metavar="key=value")
     p.set_defaults(func=run_viz)
 
 

@@ -66,9 +66,9 @@ def run(args) -> None:
     from PIL import Image
 
     from ista_train.data import read_split
-    from ista_train.recipe import load_recipe
+    from ista_train.recipe import load_recipe, parse_overrides
 
-    recipe = load_recipe(args.config)
+    recipe = load_recipe(args.config, parse_overrides(args.overrides))
     feeder_args = dict(recipe.train_feeder_args if args.split == "train" else recipe.test_feeder_args)
     if args.data:
         feeder_args["data_path"] = args.data
