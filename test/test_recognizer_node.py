@@ -1,0 +1,188 @@
+"""The recognizer, player and recorder nodes as real processes over real DDS."""
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from recognizer_support import sequence, tiny_checkpoint
+
+rclpy = pytest.importorskip("rclpy")
+from ista_ros.msg import InteractionAction, SkeletonArray  # noqa: E402
+from ista_ros.nodes.player import sequence_frames  # noqa: E402
+from ista_ros.nodes.recognizer import stamp_ns  # noqa: E402
+from ista_ros.nodes.recorder import read_bag, write_bag  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+FRAME_NS = 33_333_333
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    return tiny_checkpoint(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def two_scenes(tmp_path_factory):
+    """A .npy file: 3 s of the persons approaching, then 3 s of waving."""
+    rng = np.random.default_rng(7)
+    path = tmp_path_factory.mktemp("seq") / "approach_then_wave.npy"
+    np.save(path, np.concatenate([sequence(0, 90, rng), sequence(1, 90, rng)], axis=1))
+    return path
+
+
+def start_node(spawn, module, *params):
+    args = ["-m", module, "--ros-args"]
+    for param in params:
+        args += ["-p", param]
+    return spawn(*args, env={"PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"})
+
+
+def start_recognizer(spawn, weights, *params):
+    child = start_node(spawn, "ista_ros.nodes.recognizer", f"weights:={weights}", "input_topic:=rt_skeletons",
+                       "output_topic:=rt_action", "window_seconds:=1.5", "stride_frames:=3", *params)
+    assert child.wait_for_output("ready", 60), child.output()
+    return child
+
+
+def listen(ros, topic="rt_action"):
+    received = []
+    sub = ros.node.create_subscription(InteractionAction, topic, received.append, 100)
+    return received, sub
+
+
+def test_actions_follow_the_scene_with_stamps_and_ids(ros, spawn, weights, two_scenes):
+    start_recognizer(spawn, weights)
+    actions, _ = listen(ros)
+    frames = []
+    ros.node.create_subscription(SkeletonArray, "rt_skeletons", lambda m: frames.append(stamp_ns(m.header.stamp)), 300)
+    player = start_node(spawn, "ista_ros.nodes.player", f"file:={two_scenes}", "topic:=rt_skeletons",
+                        "ids:=[anna, ben]", "subscribers:=2")
+    assert ros.spin_until(lambda: not player.running() and len(frames) == 180, 60), player.output()
+    ros.spin_for(1.0)
+    assert len(actions) > 10, player.output()
+    labels = [a.label for a in actions]
+    assert labels[0] == "approach" and labels[-1] == "wave"
+    for action in actions:
+        assert stamp_ns(action.header.stamp) in frames and stamp_ns(action.window_start) in frames
+        assert stamp_ns(action.window_start) < stamp_ns(action.header.stamp)
+        assert list(action.entity_ids) == ["anna", "ben"] and not action.padded
+        assert list(action.class_names) == ["approach", "wave"] and len(action.scores) == 2
+    assert player.stop()[0] == 0
+
+
+def publish_frames(ros, pub, frames, start_ns):
+    for i, (_, msg) in enumerate(frames):
+        t = start_ns + i * FRAME_NS
+        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(t, 1_000_000_000)
+        pub.publish(msg)
+        ros.spin_for(0.005)
+
+
+def test_bad_input_is_reported_once_and_the_node_goes_on(ros, spawn, weights):
+    node = start_recognizer(spawn, weights)
+    actions, _ = listen(ros)
+    pub = ros.node.create_publisher(SkeletonArray, "rt_skeletons", 100)
+    assert ros.spin_until(lambda: pub.get_subscription_count() > 0, 30)
+    rng = np.random.default_rng(0)
+    good = sequence(0, 40, rng)
+    bad = {
+        "joints": sequence_frames(good[:, :, :20], ids=["a", "b"]),
+        "nan": sequence_frames(np.where(np.arange(25)[:, None] == 3, np.nan, good), ids=["a", "b"]),
+        "inf": sequence_frames(np.full_like(good, np.inf), ids=["a", "b"]),
+        "layout": sequence_frames(good, ids=["a", "b"], layout="kinect99"),
+        "crowd": sequence_frames(np.repeat(good, 30, axis=3), ids=[f"p{i}" for i in range(60)]),
+    }
+    empty = sequence_frames(good, ids=["a", "b"])
+    for _, msg in empty:
+        msg.skeletons[0].joints = []
+    start = 10**12
+    for frames in [*bad.values(), empty]:
+        publish_frames(ros, pub, frames, start)
+        start += 10**11
+    ros.spin_for(0.5)
+    actions.clear()
+    publish_frames(ros, pub, sequence_frames(good, ids=["a", "b"]), 100)  # stamps jump back: a new timeline
+    publish_frames(ros, pub, sequence_frames(good, ids=["a", "b"])[-3:], 100 + 37 * FRAME_NS)  # late, duplicate
+    assert ros.spin_until(lambda: any(a.label == "approach" and list(a.entity_ids) == ["a", "b"]
+                                      for a in actions), 20), node.output()
+    assert node.running()
+    out = node.output()
+    for text in ("(..., 25, C)", "NaN or infinite", "unknown joint layout 'kinect99'", "more than max_entities=16",
+                 "it has no joints", "jumped back", "frame dropped: its stamp"):
+        assert text in out, text
+    assert out.count("NaN or infinite") <= 2  # rate limited: nan and inf frames warn once each at most
+    assert out.count("more than max_entities") == 1
+
+
+def test_flickering_ids_and_a_lone_person(ros, spawn, weights):
+    node = start_recognizer(spawn, weights)
+    actions, _ = listen(ros)
+    pub = ros.node.create_publisher(SkeletonArray, "rt_skeletons", 100)
+    assert ros.spin_until(lambda: pub.get_subscription_count() > 0, 30)
+    seq = sequence(1, 45, np.random.default_rng(3))
+    ids = np.array([["a", "b"] if t % 2 else ["a2", "b"] for t in range(45)])  # the tracker renames a
+    publish_frames(ros, pub, sequence_frames(seq, ids=ids), 10**12)
+    assert ros.spin_until(lambda: len(actions) > 0, 20), node.output()
+    assert actions[-1].label == "wave" and actions[-1].entity_ids[1] == "b"
+    actions.clear()
+    publish_frames(ros, pub, sequence_frames(seq[..., :1], ids=["solo"]), 2 * 10**12)
+    assert ros.spin_until(lambda: len(actions) > 0, 20), node.output()
+    assert list(actions[-1].entity_ids) == ["solo", ""] and actions[-1].padded
+    assert actions[-1].num_entities_observed == 1
+
+
+def test_a_publisher_that_dies_and_comes_back(ros, spawn, weights, tmp_path):
+    """A bag played twice: the second run's stamps go back in time; the node starts over."""
+    bag = tmp_path / "scene"
+    frames = sequence_frames(sequence(1, 60, np.random.default_rng(4)), ids=["a", "b"])
+    for i, (_, msg) in enumerate(frames):
+        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(10**12 + i * FRAME_NS, 1_000_000_000)
+    write_bag(bag, [("rt_skeletons", msg, 10**12 + i * FRAME_NS) for i, (_, msg) in enumerate(frames)])
+    node = start_recognizer(spawn, weights)
+    actions, _ = listen(ros)
+    for run in range(2):
+        actions.clear()
+        player = start_node(spawn, "ista_ros.nodes.player", f"file:={bag}", "topic:=rt_skeletons")
+        assert ros.spin_until(lambda: not player.running(), 30), player.output()
+        assert player.stop()[0] == 0
+        assert ros.spin_until(lambda: len(actions) > 3, 10), node.output()
+        assert actions[-1].label == "wave"
+        assert stamp_ns(actions[-1].header.stamp) == 10**12 + 59 * FRAME_NS  # the bag's capture stamps
+    assert "jumped back" in node.output()
+
+
+def test_recorder_writes_what_the_player_plays(ros, spawn, two_scenes, tmp_path):
+    bag = tmp_path / "recorded"
+    recorder = start_node(spawn, "ista_ros.nodes.recorder", f"bag:={bag}", "topics:=[rc_skeletons]")
+    assert recorder.wait_for_output("recording", 30), recorder.output()
+    player = start_node(spawn, "ista_ros.nodes.player", f"file:={two_scenes}", "topic:=rc_skeletons",
+                        "rate:=4.0", "ids:=[p1, p2]")
+    assert ros.spin_until(lambda: not player.running(), 60), player.output()
+    code, out = recorder.stop()
+    assert code == 0 and "recorded" in out, out + player.output()
+    messages = [msg for _, msg in read_bag(bag, "ista_ros/msg/SkeletonArray")]
+    assert len(messages) >= 170  # what was published before the recorder subscribed is lost
+    assert [s.id for s in messages[-1].skeletons] == ["p1", "p2"] and len(messages[-1].skeletons[0].joints) == 25
+
+
+@pytest.mark.parametrize("params, message", [
+    (["weights:=/nonexistent/model.pt"], "does not exist"),
+    ([], "set the parameter 'weights'"),
+])
+def test_missing_weights_fail_clearly(spawn, params, message):
+    child = start_node(spawn, "ista_ros.nodes.recognizer", *params)
+    child.process.wait(60)
+    code, out = child.stop()
+    assert code == 2 and message in out and "Traceback" not in out, out
+
+
+def test_weights_of_another_model_fail_clearly(spawn, weights, tmp_path):
+    import torch
+    bare = tmp_path / "bare.pt"
+    torch.save(torch.load(weights, weights_only=True)["state_dict"], bare)
+    child = start_node(spawn, "ista_ros.nodes.recognizer", f"weights:={bare}",
+                       f"model_config:={ROOT / 'config/model/sbu.yaml'}")
+    child.process.wait(60)
+    code, out = child.stop()
+    assert code == 2 and "does not fit the model configuration" in out and "Traceback" not in out, out
