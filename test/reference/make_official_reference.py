@@ -10,7 +10,8 @@ a seeded random input. It also records the official ``feeders.tools.valid_crop_r
 on a seeded sample with zero-padded tail frames, and the official test pipelines end to end
 (``feeders.feeder_<dataset>.Feeder`` on the test split, then the model): NTU on a small
 seeded file in the CTR-GCN npz format (``seeded_ntu_npz``), SBU and H2O on files that the
-project's preparers make from its deterministic synthetic raw data (``prepared_dataset``;
+project's preparers make from its deterministic synthetic raw data (SBU, H2O,
+Assembly101 actions) (``prepared_dataset``;
 the official SBU feeder needs pandas, e.g. ``pip install --target DIR pandas`` and
 PYTHONPATH=DIR). Only these small arrays are committed;
 the tests rebuild the same weights and inputs from the seeds with the project's code.
@@ -83,16 +84,22 @@ def prepared_dataset(name: str, root: Path) -> dict:
     (deterministic): returns the official test feeder's arguments for them."""
     import argparse
 
-    from ista_train.prepare import h2o, sbu
-    from ista_train.synthetic import make_h2o, make_sbu
+    from ista_train.prepare import asb, h2o, sbu
+    from ista_train.synthetic import make_asb, make_h2o, make_sbu
 
     raw, out = root / "raw", root / "prepared"
     if name == "sbu":
         make_sbu(raw, sequences_per_class=1, seed=INPUT_SEED)
         module, feeder_args = sbu, dict(data_path=str(out), split="test", fold=0, window_size=40, p_interval=[0.95])
-    else:
+    elif name == "h2o":
         make_h2o(raw, seed=INPUT_SEED)
         module, feeder_args = h2o, dict(data_path=str(out), split="val", window_size=120, p_interval=[0.95])
+    else:  # Assembly101 fine-grained actions, validation split
+        make_asb(raw, seed=INPUT_SEED)
+        folder = out / "share_contex25_thresh0"
+        module, feeder_args = asb, dict(data_path=str(folder / "validation_data_joint_200.npy"),
+                                        label_path=str(folder / "validation_label.pkl"),
+                                        window_size=120, p_interval=[0.95])
     parser = argparse.ArgumentParser()
     module.add_arguments(parser)
     module.prepare(parser.parse_args(["--root", str(raw), "--out", str(out)]))
@@ -147,10 +154,10 @@ def main():
         ntu_feeder = dict(data_path=str(npz), split="test", window_size=120, p_interval=[0.95])
         out["ntu_feeder_logits"], out["ntu_feeder_labels"] = official_feeder_scores(
             args.official, tools, "feeder_ntu", case_args(CASES["ntu26"], args.configs), ntu_feeder)
-        for name in ("sbu", "h2o"):
+        for name, case in (("sbu", "sbu"), ("h2o", "h2o"), ("asb", "asb_action")):
             feeder_args = prepared_dataset(name, Path(tmp) / name)
             out[f"{name}_feeder_logits"], out[f"{name}_feeder_labels"] = official_feeder_scores(
-                args.official, tools, f"feeder_{name}", case_args(CASES[name], args.configs), feeder_args)
+                args.official, tools, f"feeder_{name}", case_args(CASES[case], args.configs), feeder_args)
             print(name, "feeder", out[f"{name}_feeder_logits"].shape, out[f"{name}_feeder_labels"])
     np.savez_compressed(HERE / "official_reference.npz", **out)
     print("wrote", HERE / "official_reference.npz")
