@@ -79,6 +79,7 @@ def setup(device: str) -> Context:
     dev = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
     if use_cuda:
         torch.cuda.set_device(dev)
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False  # as officially
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if use_cuda else "gloo")
     return Context(rank, world, dev)
@@ -368,7 +369,8 @@ def train_folds(recipe: Recipe, options: Options = Options()) -> dict:
         fold_recipe = replace(recipe, work_dir=str(Path(recipe.work_dir) / f"fold{fold}"), folds=None,
                               train_feeder_args={**recipe.train_feeder_args, "fold": fold},
                               test_feeder_args={**recipe.test_feeder_args, "fold": fold})
-        results[fold] = train(fold_recipe, options)
+        started = (Path(fold_recipe.work_dir) / STATE_FILE).exists()
+        results[fold] = train(fold_recipe, replace(options, resume=options.resume and started))
     best = [r["best"]["top1"] for r in results.values()]
     mean = float(np.mean(best))
     if not dist.is_initialized() or dist.get_rank() == 0:
