@@ -7,8 +7,9 @@ by two-bone inverse kinematics towards hand targets (the partner's hand, chest, 
 face). Bones therefore keep their length in every frame; only the joint noise of the
 simulated tracker changes them.
 
-Coordinates are NTU camera coordinates in metres: x right, y up, z away from the camera
-(the camera stands 2.5-4.5 m from the pair). Samples are NOT centred here: the demo
+Coordinates are those of NTU RGB+D (Kinect v2 camera space), in metres: x to the camera's
+left, y up, z away from the camera (right-handed; the camera optical frame turned half a
+turn about z). The camera stands 2.8-4.5 m from the pair. Samples are NOT centred here: the demo
 recipe's `Preprocessing(centre_joint=1)` subtracts the middle of the spine of entity 0 at
 the first frame of every model input (training sample and live window alike), so the
 model sees the same normalisation in training and in the live node.
@@ -536,7 +537,7 @@ class _Camera:
         )
 
     def project(self, world):
-        """Scene joints (..., 3) -> camera coordinates (x right, y up, z away from the camera)."""
+        """Scene joints (..., 3) -> Kinect camera space (x left, y up, z away from the camera)."""
         c, s = np.cos(self.axis), np.sin(self.axis)
         placed = world @ np.array([[c, 0, -s], [0, 1, 0], [s, 0, c]]) + [self.centre[0], 0, self.centre[1]]
         view = np.array([np.cos(self.pitch) * np.sin(self.yaw), -np.sin(self.pitch), np.cos(self.pitch) * np.cos(self.yaw)])
@@ -544,7 +545,7 @@ class _Camera:
         eye = target - self.distance * view
         right = _unit(np.cross(view, [0.0, 1.0, 0.0]))
         up = np.cross(right, view)
-        return (placed - eye) @ np.stack([right, up, view], -1)
+        return (placed - eye) @ np.stack([-right, up, view], -1)
 
 
 def _sensor(joints, rng, v: Variation):

@@ -16,10 +16,13 @@ from ista_ros.demo import interactions as gen
 ENTITY_COLOURS = ("tab:blue", "tab:red")
 
 
-def draw_skeleton(ax, joints, colour, plane=(0, 1)):
-    """Draw one person's (25, 3) joints projected on the given coordinate plane."""
+def draw_skeleton(ax, joints, colour, vertical=1):
+    """Draw one person's (25, 3) joints: -x across (Kinect's x points to the camera's left,
+    so this is what the camera sees), coordinate ``vertical`` up (1: y, 2: depth z)."""
     if not np.any(joints):
         return
+    plane = (0, vertical)
+    joints = joints * [-1, 1, 1]
     for parent, child in gen.BONES:
         left = child in (*gen.SHOULDER[:1], *gen.ELBOW[:1], *gen.WRIST[:1], *gen.HAND[:1], gen.HAND_TIP[0],
                          gen.THUMB[0], *gen.HIP[:1], *gen.KNEE[:1], *gen.ANKLE[:1], *gen.FOOT[:1])
@@ -34,17 +37,15 @@ def _limits(values, margin):
     return values.min() - margin, values.max() + margin
 
 
-def render_grid(path, seed=0, fractions=(0.2, 0.45, 0.7), varied=False, plane=(0, 1), classes=None):
-    """Write a PNG with a row per class and a column per time fraction.
-
-    plane picks the camera coordinates drawn: (0, 1) the camera image, (0, 2) from above.
-    """
+def render_grid(path, seed=0, fractions=(0.2, 0.45, 0.7), varied=False, top=False, classes=None):
+    """Write a PNG with a row per class and a column per time fraction; top: seen from above."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     rng = np.random.default_rng(seed)
+    vertical = 2 if top else 1
     variation = gen.Variation() if varied else gen.EXACT
     classes = range(len(gen.CLASS_NAMES)) if classes is None else classes
     fig, axes = plt.subplots(len(classes), len(fractions), figsize=(3.2 * len(fractions), 2.6 * len(classes)),
@@ -54,10 +55,10 @@ def render_grid(path, seed=0, fractions=(0.2, 0.45, 0.7), varied=False, plane=(0
         for ax, fraction in zip(row, fractions):
             frame = int(fraction * (sample.shape[1] - 1))
             for entity, colour in enumerate(ENTITY_COLOURS):
-                draw_skeleton(ax, sample[:, frame, :, entity].T, colour, plane)
+                draw_skeleton(ax, sample[:, frame, :, entity].T, colour, vertical)
             ax.set_aspect("equal")
-            ax.set_xlim(*_limits(sample[plane[0]], 0.2))
-            ax.set_ylim(*_limits(sample[plane[1]], 0.1))
+            ax.set_xlim(*_limits(-sample[0], 0.2))
+            ax.set_ylim(*_limits(sample[vertical], 0.1))
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_title(f"{gen.CLASS_NAMES[class_id]}  t={frame}/{sample.shape[1]}", fontsize=9)
@@ -76,8 +77,7 @@ def main(argv=None):
     parser.add_argument("--top", action="store_true", help="view from above (x, z) instead of the image (x, y)")
     parser.add_argument("--classes", type=int, nargs="+", help="class ids to draw (default: all)")
     args = parser.parse_args(argv)
-    render_grid(args.output, args.seed, tuple(args.frames), args.varied, (0, 2) if args.top else (0, 1),
-                args.classes)
+    render_grid(args.output, args.seed, tuple(args.frames), args.varied, args.top, args.classes)
 
 
 if __name__ == "__main__":

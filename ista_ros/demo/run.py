@@ -1,0 +1,256 @@
+"""The embedded demo: the whole live path on generated interactions, as ROS 2 processes.
+
+    player (child process)      generated interactions -> skeletons   + ground truth -> demo/truth
+    recognizer (child process)  skeletons -> action (the shipped demo model, or --weights)
+    listener (this process)     action + demo/truth -> one line per window, accuracy at the end
+
+With a video file the player is replaced by the video source and keypoints nodes (there
+is then no ground truth). The demo ends by itself once the source has played everything:
+it stops the recognizer with SIGINT, as Ctrl-C would, and reports the accuracy.
+
+The player runs as ``python -m ista_ros.demo.run play --seed S --num-interactions N``.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import rclpy
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+
+from ista_ros.demo import interactions
+from ista_ros.demo.scoring import NO_INTERACTION, Score, Truth, window_line
+from ista_ros.demo.ship import SHIPPED_WEIGHTS
+from ista_ros.msg import InteractionAction
+from ista_ros.nodes.recognizer import ros_time, stamp_ns
+
+TRUTH_TOPIC = "demo/truth"
+ACTION_TOPIC = "action"
+ENTITY_IDS = ("person_a", "person_b")
+MEAN_INTERACTION_S = 3.7  # mean duration plus the transition, to turn --duration into a count
+SETTLE_S = 1.5  # after the source ends: time for the last windows to arrive
+STOP_TIMEOUT_S = 10.0
+
+
+def demo_stream(seed: int, num_interactions: int, fps: float = interactions.FPS):
+    """The interactions the player shows: every class in turn, in a random order per round."""
+    rng = np.random.default_rng(seed)
+    classes = len(interactions.CLASS_NAMES)
+    order = np.concatenate([rng.permutation(classes) for _ in range(math.ceil(num_interactions / classes))])
+    return interactions.generate_stream(order[:num_interactions], rng, fps=fps)
+
+
+def interactions_for(duration_s: float) -> int:
+    return max(1, round(duration_s / MEAN_INTERACTION_S))
+
+
+def truth_message(label: int, stamp: int) -> InteractionAction:
+    """The ground truth of one published frame, as the recognizer would say it."""
+    names = list(interactions.CLASS_NAMES)
+    msg = InteractionAction(label=names[label] if label != NO_INTERACTION else "", class_id=int(label),
+                            confidence=1.0, class_names=names, entity_ids=list(ENTITY_IDS), num_entities_observed=2)
+    msg.header.stamp = ros_time(stamp)
+    msg.header.frame_id = "camera"
+    return msg
+
+
+# --------------------------------------------------------------------------- player
+
+def play(seed: int, num_interactions: int, wait_s: float = 120.0) -> int:
+    """Child process: publish the generated interactions in real time, and their ground truth."""
+    from ista_ros.nodes.player import PlayerNode, sequence_frames
+    from ista_ros.nodes.spin import run_node
+
+    sequence, labels = demo_stream(seed, num_interactions)
+    frames = sequence_frames(sequence, interactions.FPS, ids=list(ENTITY_IDS), layout=interactions.LAYOUT)
+
+    def make_player():
+        truth_node = rclpy.create_node("demo_truth")
+        truth = truth_node.create_publisher(InteractionAction, TRUTH_TOPIC, 100)
+        deadline = time.monotonic() + wait_s
+        while truth.get_subscription_count() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)  # frames published before the listener is matched would be lost
+        return PlayerNode(frames=frames, on_publish=lambda index, stamp: truth.publish(truth_message(labels[index], stamp)),
+                          exit_when_done=True, parameter_overrides=[Parameter("wait_for_subscribers", value=wait_s)])
+
+    return run_node(make_player, "demo player")
+
+
+# --------------------------------------------------------------------------- listener
+
+class DemoListener(Node):
+    """Prints one line per recognised window with its ground truth, and keeps the score.
+
+    A window is judged once the ground truth of its newest frame has arrived (the two
+    topics come from different processes)."""
+
+    def __init__(self, with_truth: bool = True, out=sys.stdout):
+        super().__init__("demo_listener")
+        self.with_truth = with_truth
+        self.out = out
+        self.truth = Truth()
+        self.score = Score()
+        self.pending: list[tuple[InteractionAction, float]] = []
+        self.start_ns: int | None = None
+        self.create_subscription(InteractionAction, ACTION_TOPIC, self._on_action, 100)
+        if with_truth:
+            self.create_subscription(InteractionAction, TRUTH_TOPIC, self._on_truth, 1000)
+
+    def _on_truth(self, msg: InteractionAction) -> None:
+        self.truth.add(stamp_ns(msg.header.stamp), msg.class_id)
+        self.flush()
+
+    def _on_action(self, msg: InteractionAction) -> None:
+        latency_ms = (self.get_clock().now().nanoseconds - stamp_ns(msg.header.stamp)) / 1e6
+        self.pending.append((msg, latency_ms))
+        self.flush()
+
+    def flush(self, final: bool = False) -> None:
+        """Judge and print the windows whose ground truth is complete (all of them if final)."""
+        while self.pending:
+            msg, latency_ms = self.pending[0]
+            end = stamp_ns(msg.header.stamp)
+            if self.with_truth and not final and end > self.truth.newest():
+                return
+            self.pending.pop(0)
+            self.start_ns = self.start_ns if self.start_ns is not None else (self.truth.stamps or [end])[0]
+            truth = self.truth.of_window(stamp_ns(msg.window_start), end) if self.with_truth else None
+            self.score.add(msg.class_id, truth, latency_ms)
+            shown = None if not self.with_truth else ("" if truth is None else interactions.CLASS_NAMES[truth])
+            print(window_line((end - self.start_ns) / 1e9, msg.label, msg.confidence, shown, latency_ms),
+                  file=self.out, flush=True)
+
+
+# --------------------------------------------------------------------------- orchestration
+
+@dataclass
+class DemoOptions:
+    weights: Path = SHIPPED_WEIGHTS
+    num_interactions: int = 10
+    seed: int | None = None
+    video: Path | None = None
+    device: str = "auto"
+    precision: str = "fp32"
+    stride_frames: int = 10
+    window_seconds: float = 2.5
+
+
+class Child:
+    """A node in its own process; its output goes to a log file."""
+
+    def __init__(self, name: str, args: list[str], log_dir: Path):
+        self.name, self.log = name, log_dir / f"{name}.log"
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        with open(self.log, "w") as log:
+            self.process = subprocess.Popen([sys.executable, *args], stdout=log, stderr=subprocess.STDOUT, env=env)
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> int:
+        """SIGINT (a clean ROS shutdown), then SIGKILL if it hangs; the exit code."""
+        if self.running():
+            self.process.send_signal(signal.SIGINT)
+            try:
+                return self.process.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        return self.process.wait()
+
+    def tail(self, lines: int = 5) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def node_args(module: str, **params) -> list[str]:
+    return ["-m", module, "--ros-args", *(arg for k, v in params.items() for arg in ("-p", f"{k}:={v}"))]
+
+
+def start_children(opts: DemoOptions, seed: int, log_dir: Path) -> tuple[Child, list[Child]]:
+    """The source (player, or video source) and every child, recognizer first."""
+    recognizer = Child("recognizer", node_args(
+        "ista_ros.nodes.recognizer", weights=opts.weights, device=opts.device, precision=opts.precision,
+        stride_frames=opts.stride_frames, window_seconds=opts.window_seconds, output_topic=ACTION_TOPIC,
+        diagnostics_period=30.0), log_dir)
+    if opts.video is None:
+        source = Child("player", ["-m", "ista_ros.demo.run", "play", "--seed", str(seed),
+                                  "--num-interactions", str(opts.num_interactions)], log_dir)
+        return source, [recognizer, source]
+    keypoints = Child("keypoints", node_args("ista_ros.nodes.keypoints"), log_dir)
+    source = Child("video_source", node_args("ista_ros.nodes.video_source", source=opts.video), log_dir)
+    return source, [recognizer, keypoints, source]
+
+
+def run_demo(opts: DemoOptions, out=sys.stdout) -> int:
+    """Run the demo to its accuracy line; 0 when every node ended cleanly."""
+    if not Path(opts.weights).is_file():
+        raise FileNotFoundError(f"the checkpoint {opts.weights} does not exist; give an existing file with --weights.")
+    if opts.video is not None and not Path(opts.video).is_file():
+        raise FileNotFoundError(f"the video {opts.video} does not exist; give a video file with --video.")
+    seed = opts.seed if opts.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
+    log_dir = Path(tempfile.mkdtemp(prefix="ista_ros_demo_"))
+    what = f"video {opts.video}" if opts.video else f"{opts.num_interactions} generated interactions (seed {seed})"
+    print(f"demo: {what} -> recognizer ({Path(opts.weights).name}) -> listener; node logs in {log_dir}",
+          file=out, flush=True)
+    rclpy.init()
+    listener = DemoListener(with_truth=opts.video is None, out=out)
+    source, children = start_children(opts, seed, log_dir)
+    failed = None
+    try:
+        failed = _spin_until_done(listener, source, children)
+        listener.flush(final=True)
+    except KeyboardInterrupt:
+        failed = "interrupted"
+    finally:
+        codes = {child.name: child.stop() for child in reversed(children)}
+        listener.destroy_node()
+        rclpy.try_shutdown()
+    print(listener.score.summary() if opts.video is None else f"{listener.score.unscored} windows recognised "
+          "(a video has no ground truth)", file=out, flush=True)
+    bad = {name: code for name, code in codes.items() if code != 0}
+    if failed or bad:
+        for child in children:
+            if child.name in bad or child.name == failed:
+                print(f"{child.name} exited with {codes[child.name]}:\n{child.tail()}", file=sys.stderr)
+        return 1
+    print("demo: every node shut down cleanly", file=out, flush=True)
+    return 0
+
+
+def _spin_until_done(listener: DemoListener, source: Child, children: list[Child]) -> str | None:
+    """Spin the listener until the source has finished and the last windows are in;
+    the name of a child that died early, else None."""
+    settle_until = None
+    while settle_until is None or time.monotonic() < settle_until:
+        rclpy.spin_once(listener, timeout_sec=0.05)
+        for child in children:
+            if child is not source and not child.running():
+                return child.name
+        if settle_until is None and not source.running():
+            if source.process.returncode != 0:
+                return source.name
+            settle_until = time.monotonic() + SETTLE_S
+    return None
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="the demo's player process")
+    sub = parser.add_subparsers(dest="command", required=True)
+    player = sub.add_parser("play", help="publish generated interactions and their ground truth")
+    player.add_argument("--seed", type=int, required=True)
+    player.add_argument("--num-interactions", type=int, default=10)
+    args = parser.parse_args(argv)
+    return play(args.seed, args.num_interactions)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

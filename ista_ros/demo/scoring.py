@@ -1,0 +1,82 @@
+"""Scoring the demo's recognised windows against the generator's per-frame ground truth.
+
+Plain Python (no ROS): the demo's listener feeds it the ground truth of every published
+frame (capture stamp, class id; -1 between interactions) and every recognised window
+(its first and last capture stamps, the recognised class).
+"""
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+import numpy as np
+
+NO_INTERACTION = -1
+MIN_SHARE = 0.6  # a window is scored when one interaction fills this share of its frames
+
+
+@dataclass
+class Truth:
+    """Ground truth of the published frames, in stamp order."""
+
+    stamps: list[int] = field(default_factory=list)  # capture stamps, ns
+    labels: list[int] = field(default_factory=list)
+
+    def add(self, stamp_ns: int, label: int) -> None:
+        index = bisect.bisect(self.stamps, stamp_ns)
+        self.stamps.insert(index, stamp_ns)
+        self.labels.insert(index, label)
+
+    def newest(self) -> int:
+        return self.stamps[-1] if self.stamps else -1
+
+    def of_window(self, start_ns: int, end_ns: int, min_share: float = MIN_SHARE) -> int | None:
+        """The interaction that fills at least min_share of the window's frames, else None
+        (a window across two interactions, or mostly between them)."""
+        lo, hi = bisect.bisect_left(self.stamps, start_ns), bisect.bisect_right(self.stamps, end_ns)
+        labels = np.asarray(self.labels[lo:hi])
+        if labels.size == 0:
+            return None
+        values, counts = np.unique(labels, return_counts=True)
+        best = int(np.argmax(counts))
+        if values[best] == NO_INTERACTION or counts[best] < min_share * labels.size:
+            return None
+        return int(values[best])
+
+
+@dataclass
+class Score:
+    """Running accuracy and latency of the recognised windows."""
+
+    correct: int = 0
+    scored: int = 0
+    unscored: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+
+    def add(self, predicted: int, truth: int | None, latency_ms: float) -> None:
+        self.latencies_ms.append(latency_ms)
+        if truth is None:
+            self.unscored += 1
+        else:
+            self.scored += 1
+            self.correct += int(predicted == truth)
+
+    @property
+    def accuracy(self) -> float:
+        return 100.0 * self.correct / self.scored if self.scored else float("nan")
+
+    def summary(self) -> str:
+        """The demo's last line, e.g. ``accuracy 85.0% (34 of 40 windows; ...)``."""
+        latency = f", latency p50 {np.median(self.latencies_ms):.0f} ms" if self.latencies_ms else ""
+        return (f"accuracy {self.accuracy:.1f}% ({self.correct} of {self.scored} windows showing one interaction; "
+                f"{self.unscored} across two not scored){latency}")
+
+
+def window_line(seconds: float, label: str, confidence: float, truth: str | None, latency_ms: float) -> str:
+    """One printed line per recognised window; truth: the true class, "" for a window
+    across two interactions, None without ground truth (a video)."""
+    line = f"t={seconds:6.1f}s  recognised {label:<11} {confidence:4.2f}"
+    if truth is not None:
+        verdict = "" if not truth else ("  ok" if truth == label else "  MISS")
+        line += f"   truth {truth or '(mixed)':<11}"
+    return line + f"  latency {latency_ms:5.0f} ms" + (verdict if truth is not None else "")
