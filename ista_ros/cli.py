@@ -10,6 +10,7 @@ import sys
 COMMANDS = [
     "ista_ros.commands.predict",
     "ista_ros.commands.video",
+    "ista_ros.commands.demo",
     "ista_ros.commands.run",
     "ista_ros.commands.play",
     "ista_ros.commands.record",
