@@ -171,3 +171,20 @@ def test_augmentation_depends_on_seed_epoch_and_index_only():
 
 def test_sbu_sample_shape():
     assert sbu_sample(RNG.uniform(0, 1, (10, 2, 15, 3))).shape == (3, 46, 15, 2)
+
+
+def test_labels_and_class_names_must_fit_the_recipe(tmp_path):
+    from ista_train.data import build_dataset
+    from ista_train.recipe import recipe_from_dict
+
+    np.savez(tmp_path / "train.npz", data=motion(3, 3, 20, 5, 2), label=np.array([0, 1, 4]),
+             class_names=np.array(["a", "b", "c", "d", "e"]))
+    model = {"num_classes": 4, "num_joints": 5, "num_frames": 16, "num_persons": 2, "window_size": [8, 1, 2],
+             "config": [[8, 8, 4]]}
+    args = {"data_path": str(tmp_path), "split": "train", "p_interval": [0.5, 1]}
+    with pytest.raises(DatasetError, match="outside 0-3"):
+        build_dataset(recipe_from_dict({"model_args": model, "train_feeder_args": args}), train=True)
+    model["num_classes"] = 5
+    recipe = recipe_from_dict({"model_args": model, "train_feeder_args": args, "class_names": list("abcdx")})
+    with pytest.raises(DatasetError, match="agree"):
+        build_dataset(recipe, train=True)

@@ -84,6 +84,7 @@ def build_dataset(recipe, train: bool, data_path=None) -> SkeletonDataset:
         args["data_path"] = str(data_path)
     split = read_split(recipe.feeder, args, labelled=train or recipe.test_labelled)
     _check_shape(split, recipe.model_args, args["data_path"])
+    _check_labels(split, recipe, args["data_path"])
     augment = None
     if train:
         p_interval = tuple(args.get("p_interval", (0.5, 1.0)))
@@ -100,3 +101,16 @@ def _check_shape(split: Split, cfg, path) -> None:
     if (c, j, e) != (cfg.num_channels, cfg.num_joints, cfg.num_persons):
         raise DatasetError(f"{path} holds samples of {c} coordinates, {j} joints and {e} entities, but the "
                            f"model expects {cfg.num_channels}, {cfg.num_joints} and {cfg.num_persons}.")
+
+
+def _check_labels(split: Split, recipe, path) -> None:
+    """Labels must fit the model, and names given by both dataset and recipe must agree
+    (the checkpoint's class names are what the live node will announce)."""
+    k = recipe.num_classes
+    if split.labels is not None and len(split.labels) and not 0 <= split.labels.min() <= split.labels.max() < k:
+        raise DatasetError(f"{path} has labels {split.labels.min()}-{split.labels.max()}, outside 0-{k - 1} "
+                           f"of the model's num_classes {k}.")
+    if split.class_names is not None and recipe.class_names is not None and \
+            list(split.class_names) != list(recipe.class_names):
+        raise DatasetError(f"{path} names its classes {split.class_names[:3]}..., the recipe "
+                           f"{recipe.class_names[:3]}...: make them agree (same names, same order).")
