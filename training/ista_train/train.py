@@ -256,26 +256,18 @@ def train(recipe: Recipe, options: Options = Options()) -> dict:
         row.update(train_one_epoch(model, loader, optimizer, criterion, recipe, ctx, options, epoch))
 
         if test_set is not None and ((epoch + 1) % recipe.eval_interval == 0 or epoch + 1 == recipe.num_epoch):
-            logits = predict(raw_model, test_set, recipe.test_batch_size, ctx.device, options.amp,
-                             num_workers, options.progress)
-            metrics = classification_metrics(logits, test_set.labels)
-            loss = criterion(torch.from_numpy(logits), torch.from_numpy(test_set.labels)).item()
-            row.update(test_loss=loss, test_top1=metrics["top1"], test_top5=metrics["top5"],
-                       test_mean_class=metrics["mean_class"])
-            last = {"top1": metrics["top1"], "top5": metrics["top5"], "mean_class": metrics["mean_class"],
-                    "epoch": epoch + 1}
+            last = evaluate(raw_model, test_set, criterion, recipe, ctx, options, num_workers, epoch)
+            row.update({f"test_{k}": v for k, v in last.items() if k != "epoch"})
         row["seconds"] = time.time() - tick
-
+        improved = last.get("epoch") == epoch + 1 and last["top1"] >= best["top1"]  # >=: the official rule
+        best = dict(last) if improved else best
         states = rng_states(ctx)
         if ctx.main:
             log.write(row)
-            provenance = {"recipe": recipe.source, "recipe_values": recipe.to_dict(), "git_commit": git_commit(),
-                          "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                          "epoch": epoch + 1, "metrics": last}
-            meta = recipe.checkpoint_meta(train_set.split.class_names, provenance, train_set.split.layout)
+            meta = recipe.checkpoint_meta(train_set.split.class_names, provenance(recipe, epoch, last),
+                                          train_set.split.layout)
             save_checkpoint(work_dir / "last.pt", raw_model, meta)
-            if last.get("epoch") == epoch + 1 and last["top1"] >= best["top1"]:  # >=: the official rule
-                best = dict(last)
+            if improved:
                 save_checkpoint(work_dir / "best.pt", raw_model, meta)
             atomic_save({"epoch": epoch + 1, "model": raw_model.state_dict(), "optimizer": optimizer.state_dict(),
                          "best": best, "rng": states, "model_args": recipe.model_args.to_dict()}, state_path)
@@ -286,6 +278,21 @@ def train(recipe: Recipe, options: Options = Options()) -> dict:
         log.close()
         print_summary(summary)
     return summary
+
+
+def evaluate(model, test_set, criterion, recipe: Recipe, ctx: Context, options: Options, num_workers: int,
+             epoch: int) -> dict:
+    logits = predict(model, test_set, recipe.test_batch_size, ctx.device, options.amp, num_workers, options.progress)
+    metrics = classification_metrics(logits, test_set.labels)
+    loss = criterion(torch.from_numpy(logits), torch.from_numpy(test_set.labels)).item()
+    return {"loss": loss, "top1": metrics["top1"], "top5": metrics["top5"], "mean_class": metrics["mean_class"],
+            "epoch": epoch + 1}
+
+
+def provenance(recipe: Recipe, epoch: int, metrics: dict) -> dict:
+    return {"recipe": recipe.source, "recipe_values": recipe.to_dict(), "git_commit": git_commit(),
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "epoch": epoch + 1, "metrics": metrics}
 
 
 def train_one_epoch(model, loader, optimizer, criterion, recipe: Recipe, ctx: Context, options: Options,
