@@ -9,7 +9,7 @@ about the newest frames. Every action carries the capture stamps of its window, 
 the entities in the model's slots and the class names.
 
 Parameters (see config/recognize.yaml for defaults and meaning): weights, model_config,
-device, precision, cuda_graph, input_topic, output_topic, reliability, qos_depth,
+device, precision, cuda_graph, cpu_threads, input_topic, output_topic, reliability, qos_depth,
 window_frames, window_seconds, min_frames, stride_frames, max_rate_hz, smoothing,
 confidence_threshold, entity_rule, forget_after, max_entities, diagnostics_period.
 """
@@ -21,6 +21,7 @@ import time
 from collections import defaultdict
 
 import numpy as np
+import torch
 from builtin_interfaces.msg import Time
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
@@ -113,6 +114,9 @@ class RecognizerNode(Node):
         loaded = load_checkpoint(weights, p("model_config", "") or None)
         self.engine = InferenceEngine(loaded.model, device=p("device", "auto"), precision=p("precision", "fp32"),
                                       cuda_graph=p("cuda_graph", True))
+        threads = p("cpu_threads", 1)
+        if self.engine.device.type == "cpu" and threads > 0:
+            torch.set_num_threads(threads)  # on a busy CPU, 1 thread is several times faster (BENCHMARKS.md)
         cfg = loaded.config
         settings = Settings(window_frames=p("window_frames", 0), window_seconds=p("window_seconds", 3.0),
                             min_frames=p("min_frames", 8), entity_rule=p("entity_rule", "closest"),
