@@ -69,6 +69,8 @@ def test_sbu_folds(tmp_path, capsys):
                "folds=[0,3]", "model_args.window_size=[10,5,2]", *TINY, *data(tmp_path / "sbu"))
     assert "2 folds: best top1" in capsys.readouterr().out
     assert (work / "fold0" / "best.pt").exists() and (work / "fold3" / "best.pt").exists()
+    folds = json.loads((work / "folds.json").read_text())
+    assert sorted(folds["folds"]) == ["0", "3"] and 0 <= folds["mean_best_top1"] <= 100
 
 
 def test_h2o_with_submission(tmp_path):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import json
 import os
 import subprocess
 import time
@@ -379,10 +380,12 @@ def train_folds(recipe: Recipe, options: Options = Options()) -> dict:
         started = (Path(fold_recipe.work_dir) / STATE_FILE).exists()
         results[fold] = train(fold_recipe, replace(options, resume=options.resume and started))
     best = [r["best"]["top1"] for r in results.values()]
-    mean = float(np.mean(best))
+    summary = {"folds": results, "mean_best_top1": float(np.mean(best))}
     if not dist.is_initialized() or dist.get_rank() == 0:
-        print(f"{len(best)} folds: best top1 " + ", ".join(f"{b:.2f}%" for b in best) + f"; mean {mean:.2f}%")
-    return {"folds": results, "mean_best_top1": mean}
+        print(f"{len(best)} folds: best top1 " + ", ".join(f"{b:.2f}%" for b in best) +
+              f"; mean {summary['mean_best_top1']:.2f}%")
+        (Path(recipe.work_dir) / "folds.json").write_text(json.dumps(summary, indent=2))
+    return summary
 
 
 def run(recipe: Recipe, options: Options) -> dict:
