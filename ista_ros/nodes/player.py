@@ -135,7 +135,12 @@ class PlayerNode(Node):
                     return
                 if self.restamp:
                     msg.header.stamp = self.get_clock().now().to_msg()
-                self.publisher.publish(msg)
+                try:
+                    self.publisher.publish(msg)
+                except Exception:  # Ctrl-C shut the context down under this thread: done
+                    if self.context.ok():
+                        raise
+                    return
                 if self.on_publish is not None:
                     self.on_publish(self.published, msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec)
                 self.published += 1

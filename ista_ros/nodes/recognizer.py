@@ -199,6 +199,8 @@ class RecognizerNode(Node):
             try:
                 self._recognise(frame_id)
             except Exception as err:  # a bad window must not stop the node
+                if not self.context.ok():
+                    return  # Ctrl-C shut the context down under this thread
                 self._warn("inference", f"window skipped: {err}")
 
     def _recognise(self, frame_id: str) -> None:
