@@ -13,7 +13,8 @@ from reference.randomize import randomize_state_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = np.load(Path(__file__).parent / "reference" / "official_reference.npz")
-CONFIG_FILES = {"ntu26": "ntu26.yaml", "sbu": "sbu.yaml", "h2o": "h2o.yaml", "asb_action": "asb_action.yaml"}
+CONFIG_FILES = {"ntu26": "ntu26.yaml", "sbu": "sbu.yaml", "sbu_noisy": "sbu_noisy.yaml", "h2o": "h2o.yaml",
+                "asb_action": "asb_action.yaml"}
 
 
 def model_for(name: str) -> ISTANet:

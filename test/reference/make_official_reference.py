@@ -35,6 +35,7 @@ from randomize import randomize_state_dict  # noqa: E402
 CASES = {
     "ntu26": "ntu/ntu26_xsub_joint.yaml",
     "sbu": "sbu/sbu_clean_joint.yaml",
+    "sbu_noisy": "sbu/sbu_noisy_joint.yaml",
     "h2o": "h2o/h2o.yaml",
     "asb_action": "asb/asb_action.yaml",
     # T, J and E that do not divide the window: exercises replicate padding.
