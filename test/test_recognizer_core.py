@@ -86,8 +86,15 @@ def test_other_layouts_are_mapped_to_the_checkpoints(loaded):
     pose = np.random.default_rng(0).normal(size=(get_layout("mediapipe_pose33").num_joints, 3))
     assert rec.push(0, [Skeleton("mp", "person", "mediapipe_pose33", pose)])[1] == []
     assert rec.buffer.tracks["mp"].frames[-1][1].shape == (25, 3)
-    problems = rec.push(FRAME_NS, [Skeleton("h", "left_hand", "hand21", np.zeros((21, 3)))])[1]
+    problems = rec.push(FRAME_NS, [Skeleton("h", "", "hand21", np.zeros((21, 3)))])[1]
     assert problems[0].key == "layout" and "no mapping" in problems[0].message
+
+
+def test_kinds_without_a_slot_are_skipped_silently(loaded):
+    rec = recognizer(loaded)
+    hand = Skeleton("h", "left_hand", "hand21", np.ones((21, 3)))
+    body = Skeleton("b", "person", "ntu25", np.ones((25, 3)))
+    assert rec.push(0, [hand, body])[1] == [] and list(rec.buffer.tracks) == ["b"]
 
 
 def test_a_crowd_is_capped_with_one_problem(loaded):

@@ -3,8 +3,9 @@
 ``LiveRecognizer`` is everything the recognizer node does between its subscription and
 its publisher, as plain Python, so it is tested without a ROS graph:
 
-- ``push`` (called for every incoming frame; cheap): validates each skeleton, maps its
-  joint layout to the checkpoint's, and appends it to the per-entity ring buffers;
+- ``push`` (called for every incoming frame; cheap): skips skeletons of kinds the model
+  has no slot for, validates the others, maps their joint layout to the checkpoint's,
+  and appends them to the per-entity ring buffers;
 - ``window`` (the newest window): chooses the entities for the model's slots and
   gathers their last frames into a (C, T, J, E) sample, zero-padding missing entities;
 - ``classify``: the model input from ``window.model_input`` (the function training's
@@ -23,7 +24,7 @@ import numpy as np
 
 from ista_ros.core.buffer import FrameEvent, Observation, SkeletonBuffer
 from ista_ros.core.checkpoint import CheckpointMeta
-from ista_ros.core.entities import Candidate, choose
+from ista_ros.core.entities import Candidate, choose, fits
 from ista_ros.core.layouts import LayoutError, convert, get_layout
 from ista_ros.core.window import model_input
 
@@ -126,6 +127,8 @@ class LiveRecognizer:
             skeletons = skeletons[:self.settings.max_entities]
         observations, seen = [], set()
         for skeleton in skeletons:
+            if not any(fits(kind, skeleton.kind) for kind in self.meta.entity_kinds):
+                continue  # e.g. hands next to bodies for a two-person model: not for this model
             try:
                 obs = self.observation(skeleton)
             except SkeletonError as err:

@@ -124,7 +124,7 @@ class RecognizerNode(Node):
                             max_entities=p("max_entities", 16))
         self.recognizer = LiveRecognizer(loaded.meta, (cfg.num_channels, cfg.num_frames, cfg.num_joints,
                                                        cfg.num_persons), self.engine.predict, settings)
-        self.stride = max(1, p("stride_frames", 1))
+        self.stride = max(1, p("stride_frames", 3))
         rate = p("max_rate_hz", 0.0)
         self.min_period = 1.0 / rate if rate > 0 else 0.0
         self.threshold = p("confidence_threshold", 0.0)
@@ -164,8 +164,8 @@ class RecognizerNode(Node):
             self._warn(event.value, f"frame dropped: its stamp is {'the same as' if event is FrameEvent.DUPLICATE else 'older than'} "
                                     "the newest frame's (a second publisher on the topic, or frames out of order).")
         elif event in (FrameEvent.RESTARTED, FrameEvent.RESUMED):
-            self.get_logger().info("skeleton stamps jumped " + ("back: the source restarted" if event is FrameEvent.RESTARTED
-                                   else "forward: the source was gone") + "; starting a new window.")
+            self._warn(event.value, "skeleton stamps jumped " + ("back: the source restarted" if event is FrameEvent.RESTARTED
+                                    else "forward: the source was gone") + "; starting a new window.")
         if event not in (FrameEvent.DUPLICATE, FrameEvent.OUT_OF_ORDER):
             with self._wake:
                 self._frame_id = msg.header.frame_id
