@@ -172,6 +172,15 @@ def test_dataset_is_balanced_padded_and_valid():
         assert np.all(sample[:, :valid].sum(axis=(0, 2, 3)) != 0)
 
 
+def test_windows_are_live_like_cuts_of_streams():
+    data, labels = gen.generate_windows(2, np.random.default_rng(1), window_frames=(60, 90))
+    assert data.shape == (20, 3, 90, 25, 2) and np.array_equal(np.bincount(labels), [2] * 10)
+    lengths = [valid_frame_count(sample) for sample in data]
+    assert min(lengths) >= 60 and max(lengths) <= 90 and len(set(lengths)) > 1
+    again, _ = gen.generate_windows(2, np.random.default_rng(1), window_frames=(60, 90))
+    np.testing.assert_array_equal(data, again)
+
+
 def test_stream_labels_each_frame():
     classes = [0, 4, 8, 9]
     sequence, labels = gen.generate_stream(classes, np.random.default_rng(3))
@@ -206,3 +215,14 @@ def test_prepare_writes_native_splits_with_different_samples(tmp_path):
     assert train.class_names == list(gen.CLASS_NAMES) and train.layout == "ntu25"
     assert not any(np.array_equal(v, t) for v in val.data for t in train.data)
     assert not list(tmp_path.glob(".*partial*"))  # atomic writes leave no temporary file
+
+
+def test_prepare_windows_mode(tmp_path):
+    from ista_train.data.formats import read_native
+    from ista_train.prepare import interactions as preparer
+
+    parser = argparse.ArgumentParser()
+    preparer.add_arguments(parser)
+    preparer.prepare(parser.parse_args(["--out", str(tmp_path), "--train-per-class", "1", "--val-per-class", "1",
+                                        "--windows", "40", "50"]))
+    assert read_native(tmp_path, "val").data.shape == (10, 3, 50, 25, 2)

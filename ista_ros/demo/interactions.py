@@ -613,6 +613,31 @@ def generate_dataset(n_per_class, rng, max_frames=150, variation=Variation(), fp
     return data, labels.astype(np.int64)
 
 
+def generate_windows(n_per_class, rng, window_frames=(60, 90), variation=Variation(), fps=FPS,
+                     min_share=0.6, progress=None):
+    """Live-like samples: windows cut from continuous streams, as the recognizer sees them.
+
+    Each window (a random length in window_frames) lies in a stream of three interactions
+    (random, the labelled one, random) where the labelled one fills at least min_share of
+    it; the rest is a transition and a part of a neighbour. Returns data
+    (N, 3, max(window_frames), 25, 2), zero-padded after each window, and labels (N,) int64.
+    """
+    classes = len(CLASS_NAMES)
+    labels = np.repeat(np.arange(classes), n_per_class)
+    rng.shuffle(labels)
+    data = np.zeros((len(labels), 3, window_frames[1], NUM_JOINTS, 2), np.float32)
+    for i, label in enumerate(labels):
+        before, after = rng.integers(classes, size=2)
+        sequence, frame_labels = generate_stream([before, label, after], rng, fps, variation)
+        length = min(int(rng.integers(window_frames[0], window_frames[1] + 1)), len(frame_labels))
+        share = np.convolve(frame_labels == label, np.ones(length), mode="valid") / length
+        start = int(rng.choice(np.flatnonzero(share >= min(min_share, share.max()))))
+        data[i, :, :length] = sequence[:, start:start + length]
+        if progress is not None:
+            progress.update(1)
+    return data, labels.astype(np.int64)
+
+
 def generate_stream(classes, rng, fps=FPS, variation=Variation(), gap_s=(0.4, 0.8)):
     """A continuous recording of the same two people doing the given interactions in turn.
 

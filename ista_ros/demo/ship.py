@@ -13,12 +13,12 @@ from ista_ros.core.checkpoint import load_checkpoint, save_checkpoint
 
 SHIPPED_WEIGHTS = Path(__file__).resolve().parent / "model" / "demo_small.pt"
 REPRODUCE = {
-    "prepare_command": "ista-train prepare interactions --out data/interactions --train-per-class 100 "
-                       "--val-per-class 30 --seed 0",
+    "prepare_command": "ista-train prepare interactions --out data/interactions --train-per-class 150 "
+                       "--val-per-class 30 --windows 60 90 --seed 0",
     "train_command": "ista-train train --config config/train/demo_interactions.yaml --device cpu --amp bf16",
     "ship_command": "python -m ista_ros.demo.ship runs/demo_interactions/best.pt",
-    "dataset": "generated two-person interactions (ista_ros.demo.interactions), 100 train / 30 val samples "
-               "per class; metrics are on val",
+    "dataset": "live-like windows (60-90 frames) of generated two-person interactions "
+               "(ista_ros.demo.interactions.generate_windows), 150 train / 30 val per class; metrics are on val",
 }
 
 

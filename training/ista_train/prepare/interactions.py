@@ -1,9 +1,11 @@
 """Generated two-person interactions (the embedded demo's dataset): train and val npz files.
 
-Samples come from ``ista_ros.demo.interactions`` (NTU-25 layout, camera coordinates in
-metres, zero-padded after each sample like NTU, not centred: the recipe's centre_joint does
-that for training and the live node alike). Train and val use different random streams
-of the same seed, so no validation sample is a training sample.
+Samples come from ``ista_ros.demo.interactions`` (NTU-25 layout, Kinect camera coordinates
+in metres, zero-padded after each sample like NTU, not centred: the recipe's centre_joint
+does that for training and the live node alike): whole interactions, or with ``--windows``
+live-like windows cut from continuous streams (what the demo's recognizer sees; the demo
+model is trained on these). Train and val use different random streams of the same seed,
+so no validation sample is a training sample.
 """
 from __future__ import annotations
 
@@ -25,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     parser.add_argument("--max-frames", type=int, default=150,
                         help="frames per stored sample; longer interactions play faster (default: %(default)s)")
+    parser.add_argument("--windows", type=int, nargs=2, metavar=("MIN", "MAX"),
+                        help="store windows of MIN-MAX frames cut from continuous streams instead of whole "
+                             "interactions (the demo model: 60 90)")
 
 
 def split_rng(seed: int, split: str) -> np.random.Generator:
@@ -32,11 +37,14 @@ def split_rng(seed: int, split: str) -> np.random.Generator:
     return np.random.default_rng([seed, SPLITS.index(split)])
 
 
-def write_split(path: Path, per_class: int, rng: np.random.Generator, max_frames: int) -> None:
+def write_split(path: Path, per_class: int, rng: np.random.Generator, args: argparse.Namespace) -> None:
     from ista_ros.demo import interactions
 
     with tqdm(total=per_class * len(interactions.CLASS_NAMES), desc=f"Generating {path.name}", unit="sample") as bar:
-        data, labels = interactions.generate_dataset(per_class, rng, max_frames=max_frames, progress=bar)
+        if args.windows:
+            data, labels = interactions.generate_windows(per_class, rng, tuple(args.windows), progress=bar)
+        else:
+            data, labels = interactions.generate_dataset(per_class, rng, max_frames=args.max_frames, progress=bar)
     with atomic_path(path) as tmp:
         np.savez(tmp, data=data, label=labels, class_names=np.array(interactions.CLASS_NAMES),
                  layout=np.array(interactions.LAYOUT))
@@ -45,5 +53,5 @@ def write_split(path: Path, per_class: int, rng: np.random.Generator, max_frames
 def prepare(args: argparse.Namespace) -> None:
     out = Path(args.out)
     for split, per_class in zip(SPLITS, (args.train_per_class, args.val_per_class)):
-        write_split(out / f"{split}.npz", per_class, split_rng(args.seed, split), args.max_frames)
+        write_split(out / f"{split}.npz", per_class, split_rng(args.seed, split), args)
         print(f"{out / split}.npz: {per_class} samples per class")
