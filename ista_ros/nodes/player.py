@@ -31,7 +31,7 @@ from geometry_msgs.msg import Point
 from rclpy.node import Node
 
 from ista_ros.msg import Skeleton, SkeletonArray
-from ista_ros.nodes.recognizer import declare, ros_time
+from ista_ros.nodes.recognizer import declare
 from ista_ros.nodes.recorder import read_bag
 from ista_ros.nodes.spin import run_node
 
