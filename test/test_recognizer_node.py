@@ -115,9 +115,13 @@ def test_bad_input_is_reported_once_and_the_node_goes_on(ros, spawn, weights):
     assert out.count("more than max_entities") == 1
 
 
-def test_flickering_ids_and_a_lone_person(ros, spawn, weights):
-    node = start_recognizer(spawn, weights)
+def test_flickering_ids_a_lone_person_and_diagnostics(ros, spawn, weights):
+    from diagnostic_msgs.msg import DiagnosticArray
+
+    node = start_recognizer(spawn, weights, "diagnostics_period:=1.0")
     actions, _ = listen(ros)
+    diagnostics = []
+    ros.node.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, 10)
     pub = ros.node.create_publisher(SkeletonArray, "rt_skeletons", 100)
     assert ros.spin_until(lambda: pub.get_subscription_count() > 0, 30)
     seq = sequence(1, 45, np.random.default_rng(3))
@@ -130,6 +134,13 @@ def test_flickering_ids_and_a_lone_person(ros, spawn, weights):
     assert ros.spin_until(lambda: len(actions) > 0, 20), node.output()
     assert list(actions[-1].entity_ids) == ["solo", ""] and actions[-1].padded
     assert actions[-1].num_entities_observed == 1
+
+    def measured():
+        values = [{kv.key: kv.value for kv in status.values} for a in diagnostics for status in a.status]
+        return next((v for v in values if "inference latency p50/max (ms)" in v), None)
+    assert ros.spin_until(lambda: measured() is not None, 10), node.output()
+    assert {"frames rate (Hz)", "window latency p50/max (ms)", "publish latency p50/max (ms)"} <= set(measured())
+    assert "inference latency p50/max" in node.output()  # the periodic log line
 
 
 def test_a_publisher_that_dies_and_comes_back(ros, spawn, weights, tmp_path):
