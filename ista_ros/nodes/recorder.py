@@ -85,19 +85,26 @@ def write_bag(path, messages) -> None:
 
 def read_bag(path, type_name: str, topic: str | None = None):
     """Yield ``(time_ns, rclpy message)`` of type ``type_name`` (from ``topic`` if given)."""
-    from rosbags.rosbag2 import Reader
+    from rosbags.rosbag2 import Reader, ReaderError
 
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"bag {path} does not exist.")
     cls = message_class(type_name)
-    with Reader(path) as reader:
+    try:
+        reader = Reader(path)
+        reader.open()
+    except (ReaderError, OSError) as err:
+        raise ValueError(f"{path} is not a readable rosbag2 bag ({err}).") from None
+    try:
         connections = [c for c in reader.connections if c.msgtype == type_name and topic in (None, c.topic)]
         if not connections:
             found = ", ".join(sorted({f"{c.topic} ({c.msgtype})" for c in reader.connections})) or "nothing"
             raise ValueError(f"bag {path} has no {type_name} messages{f' on {topic}' if topic else ''}; it holds {found}.")
         for connection, time_ns, raw in reader.messages(connections=connections):
             yield time_ns, deserialize_message(raw, cls)
+    finally:
+        reader.close()
 
 
 class RecorderNode(Node):
