@@ -103,3 +103,16 @@ def test_play_and_record_from_the_command_line(spawn, tmp_path):
     missing.process.wait(60)
     code, out = missing.stop()
     assert code == 2 and "does not exist" in out and "Traceback" not in out, out
+
+
+def test_bags_that_cannot_be_read_are_explained(tmp_path):
+    pytest.importorskip("rclpy")
+    from ista_ros.nodes.recorder import read_bag, write_bag
+    from ista_ros.msg import InteractionAction
+
+    with pytest.raises(ValueError, match="not a readable rosbag2 bag"):
+        next(read_bag(tmp_path, "ista_ros/msg/SkeletonArray"))
+    write_bag(tmp_path / "actions", [("action", InteractionAction(label="hug"), 1)])
+    with pytest.raises(ValueError, match=r"no ista_ros/msg/SkeletonArray messages; it holds action \(ista_ros/msg/Inter"):
+        next(read_bag(tmp_path / "actions", "ista_ros/msg/SkeletonArray"))
+    assert next(read_bag(tmp_path / "actions", "ista_ros/msg/InteractionAction"))[1].label == "hug"
