@@ -297,15 +297,16 @@ class _Scene:
     a: _Person = None
     b: _Person = None
 
-    def people(self, bodies, d_a, d_b=None):
-        """Place A and B facing each other; d_a/d_b are x positions over time."""
+    def people(self, bodies, x_a, x_b):
+        """Place A and B facing each other; x_a, x_b: their positions along the axis (scalars or per frame)."""
         jitter = np.deg2rad(self.facing_deg) * self.rng.standard_normal(2)
         steps = len(self.t)
-        self.a = _Person(bodies[0], np.broadcast_to(d_a, steps).astype(float), np.full(steps, np.pi / 2 + jitter[0]))
-        self.b = _Person(bodies[1], np.broadcast_to(d_b, steps).astype(float), np.full(steps, -np.pi / 2 + jitter[1]))
+        self.a = _Person(bodies[0], np.broadcast_to(x_a, steps).astype(float), np.full(steps, np.pi / 2 + jitter[0]))
+        self.b = _Person(bodies[1], np.broadcast_to(x_b, steps).astype(float), np.full(steps, -np.pi / 2 + jitter[1]))
         return self.a, self.b
 
     def u(self, low, high):
+        """A uniform random number."""
         return self.rng.uniform(low, high)
 
     def phase(self, value):

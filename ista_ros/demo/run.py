@@ -142,8 +142,9 @@ class DemoListener(Node):
             self.pending.pop(0)
             self.start_ns = self.start_ns if self.start_ns is not None else (self.truth.stamps or [end])[0]
             truth = self.truth.of_window(stamp_ns(msg.window_start), end) if self.with_truth else None
-            self.score.add(msg.class_id, truth, latency_ms)
-            shown = None if not self.with_truth else ("" if truth is None else interactions.CLASS_NAMES[truth])
+            truth_name = None if truth is None else interactions.CLASS_NAMES[truth]
+            self.score.add(msg.label, truth_name, latency_ms)  # by name: --weights may order classes otherwise
+            shown = None if not self.with_truth else (truth_name or "")
             print(window_line((end - self.start_ns) / 1e9, msg.label, msg.confidence, shown, latency_ms),
                   file=self.out, flush=True)
 
@@ -193,12 +194,18 @@ def node_args(module: str, **params) -> list[str]:
     return ["-m", module, "--ros-args", *(arg for k, v in params.items() for arg in ("-p", f"{k}:={v}"))]
 
 
+def min_frames(opts: DemoOptions) -> int:
+    """Frames before a first recognition: a mostly full window for the player's 30 Hz; a video's
+    rate is not known here, so the recognizer's usual minimum."""
+    return int(opts.min_window_share * opts.window_seconds * interactions.FPS) if opts.video is None else 8
+
+
 def start_children(opts: DemoOptions, seed: int, log_dir: Path) -> tuple[Child, list[Child]]:
     """The source (player, or video source) and every child, recognizer first."""
     recognizer = Child("recognizer", node_args(
         "ista_ros.nodes.recognizer", weights=opts.weights, device=opts.device, precision=opts.precision,
         stride_frames=opts.stride_frames, window_seconds=opts.window_seconds,
-        min_frames=int(opts.min_window_share * opts.window_seconds * interactions.FPS), input_topic=SKELETONS_TOPIC,
+        min_frames=min_frames(opts), input_topic=SKELETONS_TOPIC,
         output_topic=ACTION_TOPIC, diagnostics_period=30.0), log_dir)
     if opts.video is None:
         source = Child("player", ["-m", "ista_ros.demo.run", "play", "--seed", str(seed),

@@ -53,7 +53,8 @@ class Score:
     unscored: int = 0
     latencies_ms: list[float] = field(default_factory=list)
 
-    def add(self, predicted: int, truth: int | None, latency_ms: float) -> None:
+    def add(self, predicted, truth, latency_ms: float) -> None:
+        """predicted: the recognised class; truth: the true one, None for an unscored window."""
         self.latencies_ms.append(latency_ms)
         if truth is None:
             self.unscored += 1
