@@ -26,7 +26,7 @@ def random_model(cfg=SMALL, seed=0) -> ISTANet:
 def meta(cfg=SMALL) -> CheckpointMeta:
     return CheckpointMeta(class_names=[f"act{i}" for i in range(cfg.num_classes)], layout="custom7",
                           preprocessing=Preprocessing(num_frames=50, centre_joint=1),
-                          entity_kinds=["person"] * 3, provenance={"recipe": "test", "top1": 0.5})
+                          entity_kinds=["person"] * 3, provenance={"recipe": "test", "top1": 0.5}, axes="kinect")
 
 
 def logits(model) -> torch.Tensor:

@@ -123,3 +123,17 @@ def test_settings_are_checked():
         Settings(smoothing=1.0)
     with pytest.raises(ValueError, match="window"):
         Settings(window_frames=0, window_seconds=0.0)
+
+
+def test_incoming_axes_are_turned_into_the_checkpoints(loaded):
+    from dataclasses import replace
+    meta = replace(loaded.meta, axes="kinect")  # a model trained on Kinect-space data (NTU)
+    cfg = loaded.config
+    shape = (cfg.num_channels, cfg.num_frames, cfg.num_joints, cfg.num_persons)
+    rec = LiveRecognizer(meta, shape, InferenceEngine(loaded.model, device="cpu").predict, Settings(),
+                         input_axes="optical")
+    points = np.tile([1.0, 2.0, 3.0], (25, 1)).astype(np.float32)  # 1 m right, 2 m down, 3 m ahead
+    obs = rec.observation(Skeleton("p1", "person", "ntu25", points))
+    np.testing.assert_allclose(obs.points, np.tile([-1.0, -2.0, 3.0], (25, 1)))
+    with pytest.raises(ValueError, match="unknown axis convention"):
+        LiveRecognizer(meta, shape, lambda x: x, Settings(), input_axes="enu")

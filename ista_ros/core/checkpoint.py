@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from ista_ros.core.axes import check_axes
 from ista_ros.core.config import ConfigError, model_config_from, read_yaml
 from ista_ros.core.model import ISTANet, ModelConfig
 from ista_ros.core.window import Preprocessing
@@ -34,6 +35,10 @@ class CheckpointMeta:
     preprocessing: Preprocessing
     entity_kinds: list[str] = field(default_factory=lambda: ["person", "person"])
     provenance: dict = field(default_factory=dict)
+    axes: str = "optical"  # coordinate axes of the training data (ista_ros.core.axes)
+
+    def __post_init__(self):
+        check_axes(self.axes)
 
     def to_dict(self) -> dict:
         return {
@@ -42,6 +47,7 @@ class CheckpointMeta:
             "preprocessing": self.preprocessing.to_dict(),
             "entity_kinds": list(self.entity_kinds),
             "provenance": dict(self.provenance),
+            "axes": self.axes,
         }
 
     @classmethod
@@ -144,7 +150,7 @@ def _resolve_config(model_config) -> tuple[ModelConfig | None, CheckpointMeta | 
 
 def meta_from_yaml(values: dict, cfg: ModelConfig) -> CheckpointMeta:
     """Deployment metadata from a config/model YAML (class_names, layout, preprocessing,
-    entity_kinds) or from an official run YAML (its test_feeder_args)."""
+    entity_kinds, axes) or from an official run YAML (its test_feeder_args)."""
     meta = CheckpointMeta.defaults(cfg)
     if "class_names" in values:
         meta.class_names = [str(name) for name in values["class_names"]]
@@ -152,6 +158,7 @@ def meta_from_yaml(values: dict, cfg: ModelConfig) -> CheckpointMeta:
             raise ConfigError(f"{len(meta.class_names)} class_names for num_classes {cfg.num_classes}.")
     meta.layout = values.get("layout", meta.layout)
     meta.entity_kinds = values.get("entity_kinds", meta.entity_kinds)
+    meta.axes = check_axes(values.get("axes", meta.axes))
     if "preprocessing" in values:
         meta.preprocessing = Preprocessing.from_dict(values["preprocessing"])
     elif "test_feeder_args" in values:

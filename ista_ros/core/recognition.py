@@ -4,8 +4,8 @@
 its publisher, as plain Python, so it is tested without a ROS graph:
 
 - ``push`` (called for every incoming frame; cheap): skips skeletons of kinds the model
-  has no slot for, validates the others, maps their joint layout to the checkpoint's,
-  and appends them to the per-entity ring buffers;
+  has no slot for, validates the others, maps their joint layout and their coordinate
+  axes to the checkpoint's, and appends them to the per-entity ring buffers;
 - ``window`` (the newest window): chooses the entities for the model's slots and
   gathers their last frames into a (C, T, J, E) sample, zero-padding missing entities;
 - ``classify``: the model input from ``window.model_input`` (the function training's
@@ -22,6 +22,7 @@ from typing import Callable
 
 import numpy as np
 
+from ista_ros.core.axes import check_axes, convert_axes
 from ista_ros.core.buffer import FrameEvent, Observation, SkeletonBuffer
 from ista_ros.core.checkpoint import CheckpointMeta
 from ista_ros.core.entities import Candidate, choose, fits
@@ -100,9 +101,12 @@ class Recognition:
 
 class LiveRecognizer:
     def __init__(self, meta: CheckpointMeta, input_shape: tuple[int, int, int, int],
-                 predict: Callable[[np.ndarray], np.ndarray], settings: Settings | None = None):
-        """``input_shape``: the model's (C, T, J, E); ``predict``: (N, C, T, J, E) -> logits."""
+                 predict: Callable[[np.ndarray], np.ndarray], settings: Settings | None = None,
+                 input_axes: str = "optical"):
+        """``input_shape``: the model's (C, T, J, E); ``predict``: (N, C, T, J, E) -> logits;
+        ``input_axes``: the axis convention of incoming joints (ista_ros.core.axes)."""
         self.meta = meta
+        self.input_axes = check_axes(input_axes)
         self.settings = settings or Settings()
         self.num_channels, _, self.num_joints, self.num_slots = input_shape
         self.layout = get_layout(meta.layout).name
@@ -157,6 +161,8 @@ class LiveRecognizer:
             points = convert(points, layout, self.layout)
         except LayoutError as err:
             raise SkeletonError("layout", f"{err}.") from None
+        if points.shape[1] >= 3:
+            points[:, :3] = convert_axes(points[:, :3], self.input_axes, self.meta.axes)
         return Observation(skeleton.id, skeleton.kind, points)
 
     # ------------------------------------------------------------------ window

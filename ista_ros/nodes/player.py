@@ -14,7 +14,9 @@ capture stamps they carry (a bag's; ``restamp`` false, the default for bags).
 Parameters: file (.npy or bag directory/.mcap), fps (for .npy, default 30), layout
 (default ntu25), ids (one per entity, default entity_0, entity_1, ...), kinds (default
 person for every entity), topic (default skeletons), bag_topic (the bag's topic to play,
-default any SkeletonArray topic), frame_id (default camera), loop (default false),
+default any SkeletonArray topic), frame_id (default camera), axes (for .npy: the axis
+convention of the file, converted to the published camera optical frame; default optical,
+kinect for NTU-format data), loop (default false),
 restamp, rate (playback speed factor, default 1), wait_for_subscribers (seconds to wait
 for ``subscribers`` subscribers, default 1, before starting anyway, default 5). The executable ends after the last
 frame unless it loops.
@@ -30,6 +32,7 @@ import numpy as np
 from geometry_msgs.msg import Point
 from rclpy.node import Node
 
+from ista_ros.core.axes import convert_axes
 from ista_ros.msg import Skeleton, SkeletonArray
 from ista_ros.nodes.recognizer import declare
 from ista_ros.nodes.recorder import read_bag
@@ -40,13 +43,16 @@ Frames = list[tuple[float, SkeletonArray]]  # (seconds from the start, message)
 
 
 def sequence_frames(sequence: np.ndarray, fps: float = 30.0, ids=None, layout: str = "ntu25", kinds=None,
-                    stamps=None, frame_id: str = "camera") -> Frames:
+                    stamps=None, frame_id: str = "camera", axes: str = "optical") -> Frames:
     """Messages for a (C, T, J, E) sequence. ``ids``: one id per entity, or a (T, E) array of
     per-frame ids (a tracker's, flickering or not); ``stamps``: (T,) seconds from the start
-    (default: ``fps``)."""
+    (default: ``fps``); ``axes``: the sequence's axis convention, published as the REP-103
+    camera optical frame (ista_ros.core.axes; e.g. "kinect" for NTU-format data)."""
     sequence = np.asarray(sequence, dtype=np.float32)
     if sequence.ndim != 4 or sequence.shape[0] not in (2, 3):
         raise ValueError(f"a sequence is (C, T, J, E) with C = 2 or 3; got shape {sequence.shape}.")
+    if sequence.shape[0] == 3:
+        sequence = np.moveaxis(convert_axes(np.moveaxis(sequence, 0, -1), axes, "optical"), -1, 0)
     _, frames, _, entities = sequence.shape
     ids = np.asarray(ids if ids is not None else [f"entity_{e}" for e in range(entities)], dtype=str)
     ids = np.broadcast_to(ids, (frames, entities))
@@ -76,14 +82,15 @@ def bag_frames(path, topic: str | None = None) -> Frames:
     return [(m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 - start, m) for m in messages]
 
 
-def file_frames(path: str, fps: float, layout: str, ids, kinds, frame_id: str, topic: str | None) -> tuple[Frames, bool]:
+def file_frames(path: str, fps: float, layout: str, ids, kinds, frame_id: str, topic: str | None,
+                axes: str = "optical") -> tuple[Frames, bool]:
     """Frames from a .npy sequence or a bag, and whether to restamp them by default."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist.")
     if path.suffix == ".npy":
         return sequence_frames(np.load(path, allow_pickle=False), fps, ids or None, layout, kinds or None,
-                               frame_id=frame_id), True
+                               frame_id=frame_id, axes=axes), True
     return bag_frames(path, topic), False
 
 
@@ -104,7 +111,7 @@ class PlayerNode(Node):
                 raise ValueError("nothing to play: set the parameter 'file' to a (C, T, J, E) .npy file or an MCAP bag.")
             ids, kinds = ([v for v in p(name, [""]) if v] or None for name in ("ids", "kinds"))
             frames, restamp = file_frames(file, p("fps", 30.0), p("layout", "ntu25"), ids, kinds,
-                                          p("frame_id", "camera"), p("bag_topic", "") or None)
+                                          p("frame_id", "camera"), p("bag_topic", "") or None, p("axes", "optical"))
         if not frames:
             raise ValueError("nothing to play: the sequence has no frames.")
         self.frames = frames

@@ -123,7 +123,8 @@ class RecognizerNode(Node):
                             smoothing=p("smoothing", 0.0), forget_after=p("forget_after", 1.0),
                             max_entities=p("max_entities", 16))
         self.recognizer = LiveRecognizer(loaded.meta, (cfg.num_channels, cfg.num_frames, cfg.num_joints,
-                                                       cfg.num_persons), self.engine.predict, settings)
+                                                       cfg.num_persons), self.engine.predict, settings,
+                                          input_axes=p("input_axes", "optical"))
         self.stride = max(1, p("stride_frames", 3))
         rate = p("max_rate_hz", 0.0)
         self.min_period = 1.0 / rate if rate > 0 else 0.0

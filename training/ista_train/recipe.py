@@ -63,6 +63,7 @@ class Recipe:
     layout: str | None = None
     entity_kinds: list | None = None
     centre_joint: int | None = None  # test-time centring (see ista_ros.core.window)
+    axes: str | None = None  # coordinate axes of the data (see ista_ros.core.axes)
     source: str = ""  # the file it came from
 
     @property
@@ -82,6 +83,7 @@ class Recipe:
         meta.class_names = list(self.class_names or class_names or meta.class_names)
         meta.layout = self.layout or layout or meta.layout
         meta.entity_kinds = list(self.entity_kinds or meta.entity_kinds)
+        meta.axes = self.axes or meta.axes
         meta.preprocessing = self.preprocessing()
         meta.provenance = dict(provenance or {})
         return meta
@@ -154,7 +156,7 @@ def _adopt_model_config(values: dict, source: str) -> None:
         path = Path(source).parent / path
     model_yaml = read_yaml(path)
     values["model_args"] = {**(model_yaml.get("model_args") or {}), **(values.get("model_args") or {})}
-    for key in ("class_names", "layout", "entity_kinds"):
+    for key in ("class_names", "layout", "entity_kinds", "axes"):
         if key in model_yaml:
             values.setdefault(key, model_yaml[key])
     centre = (model_yaml.get("preprocessing") or {}).get("centre_joint")
