@@ -22,7 +22,7 @@ def shipped():
 def test_shipped_checkpoint_describes_itself(shipped):
     assert SHIPPED_WEIGHTS.stat().st_size < 5e6
     assert shipped.meta.class_names == list(interactions.CLASS_NAMES)
-    assert shipped.meta.layout == interactions.LAYOUT
+    assert shipped.meta.layout == interactions.LAYOUT and shipped.meta.axes == interactions.AXES == "kinect"
     assert shipped.meta.preprocessing.centre_joint == 1
     assert shipped.meta.preprocessing.num_frames == shipped.config.num_frames
     provenance = shipped.meta.provenance

@@ -28,6 +28,7 @@ CLASS_NAMES = (
     "point at", "wave at", "hand over", "approach", "walk apart",
 )
 LAYOUT = "ntu25"
+AXES = "kinect"  # ista_ros.core.axes: x to the camera's left, y up, z away from the camera
 NUM_JOINTS = 25
 FPS = 30
 

@@ -5,8 +5,8 @@
     listener (this process)     action + demo/truth -> one line per window, accuracy at the end
 
 With a video file the player is replaced by the video source and keypoints nodes (there
-is then no ground truth); the listener relays the keypoints node's skeletons from the
-camera's optical frame into the NTU camera frame the demo model was trained in. The demo ends by itself once the source has played everything:
+is then no ground truth). Skeletons travel in the camera optical frame (REP-103); the
+recognizer turns them into the checkpoint's axes (the demo model's: Kinect space). The demo ends by itself once the source has played everything:
 it stops the recognizer with SIGINT, as Ctrl-C would, and reports the accuracy.
 
 The player runs as ``python -m ista_ros.demo.run play --seed S --num-interactions N``.
@@ -32,12 +32,12 @@ from rclpy.parameter import Parameter
 from ista_ros.demo import interactions
 from ista_ros.demo.scoring import NO_INTERACTION, Score, Truth, window_line
 from ista_ros.demo.ship import SHIPPED_WEIGHTS
-from ista_ros.msg import InteractionAction, SkeletonArray
+from ista_ros.msg import InteractionAction
 from ista_ros.nodes.recognizer import ros_time, stamp_ns
 
 TRUTH_TOPIC = "demo/truth"
-OPTICAL_SKELETONS_TOPIC = "demo/skeletons_optical"
 SKELETONS_TOPIC = "skeletons"
+FRAME_ID = "camera_optical_frame"
 ACTION_TOPIC = "action"
 ENTITY_IDS = ("person_a", "person_b")
 MEAN_INTERACTION_S = 3.7  # mean duration plus the transition, to turn --duration into a count
@@ -63,17 +63,7 @@ def truth_message(label: int, stamp: int) -> InteractionAction:
     msg = InteractionAction(label=names[label] if label != NO_INTERACTION else "", class_id=int(label),
                             confidence=1.0, class_names=names, entity_ids=list(ENTITY_IDS), num_entities_observed=2)
     msg.header.stamp = ros_time(stamp)
-    msg.header.frame_id = "camera"
-    return msg
-
-
-def optical_to_ntu(msg: SkeletonArray) -> SkeletonArray:
-    """Skeletons in a camera optical frame (x right, y down, z forward) -> the NTU / Kinect
-    camera frame of the generated training data (x left, y up, z forward): half a turn about z."""
-    for skeleton in msg.skeletons:
-        for point in skeleton.joints:
-            point.x, point.y = -point.x, -point.y
-    msg.header.frame_id = "camera_ntu"
+    msg.header.frame_id = FRAME_ID
     return msg
 
 
@@ -85,7 +75,8 @@ def play(seed: int, num_interactions: int, wait_s: float = 120.0) -> int:
     from ista_ros.nodes.spin import run_node
 
     sequence, labels = demo_stream(seed, num_interactions)
-    frames = sequence_frames(sequence, interactions.FPS, ids=list(ENTITY_IDS), layout=interactions.LAYOUT)
+    frames = sequence_frames(sequence, interactions.FPS, ids=list(ENTITY_IDS), layout=interactions.LAYOUT,
+                             frame_id=FRAME_ID, axes=interactions.AXES)  # published in the optical frame
 
     def make_player():
         truth_node = rclpy.create_node("demo_truth")
@@ -118,10 +109,6 @@ class DemoListener(Node):
         self.create_subscription(InteractionAction, ACTION_TOPIC, self._on_action, 100)
         if with_truth:
             self.create_subscription(InteractionAction, TRUTH_TOPIC, self._on_truth, 1000)
-        else:  # a video: relay the keypoints node's skeletons into the model's frame
-            relay = self.create_publisher(SkeletonArray, SKELETONS_TOPIC, 10)
-            self.create_subscription(SkeletonArray, OPTICAL_SKELETONS_TOPIC,
-                                     lambda msg: relay.publish(optical_to_ntu(msg)), 10)
 
     def _on_truth(self, msg: InteractionAction) -> None:
         self.truth.add(stamp_ns(msg.header.stamp), msg.class_id)
@@ -211,8 +198,7 @@ def start_children(opts: DemoOptions, seed: int, log_dir: Path) -> tuple[Child, 
         source = Child("player", ["-m", "ista_ros.demo.run", "play", "--seed", str(seed),
                                   "--num-interactions", str(opts.num_interactions)], log_dir)
         return source, [recognizer, source]
-    keypoints = Child("keypoints", node_args("ista_ros.nodes.keypoints", skeletons_topic=OPTICAL_SKELETONS_TOPIC),
-                      log_dir)
+    keypoints = Child("keypoints", node_args("ista_ros.nodes.keypoints", skeletons_topic=SKELETONS_TOPIC), log_dir)
     source = Child("video_source", node_args("ista_ros.nodes.video_source", source=opts.video), log_dir)
     return source, [recognizer, keypoints, source]
 
