@@ -29,8 +29,7 @@ def opencv_doc(member: str) -> Path:
             pytest.skip("apt-get/dpkg unavailable: cannot fetch Debian's opencv-doc photos")
         root.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=root.parent) as tmp:
-            done = subprocess.run(["apt-get", "download", "opencv-doc"], cwd=tmp,
-                                  capture_output=True, text=True)
+            done = _apt_download("opencv-doc", tmp)
             debs = list(Path(tmp).glob("opencv-doc_*.deb"))
             if done.returncode != 0 or not debs:
                 pytest.skip(f"apt-get download opencv-doc failed: {done.stderr.strip()[-200:]}")
@@ -39,6 +38,16 @@ def opencv_doc(member: str) -> Path:
                 shutil.rmtree(root, ignore_errors=True)
                 Path(f"{tmp}/x").rename(root)
     return root / member
+
+
+def _apt_download(package: str, folder: str) -> subprocess.CompletedProcess:
+    """``apt-get download``; on a fresh machine the package lists are empty, so (as root)
+    fetch them once and try again."""
+    done = subprocess.run(["apt-get", "download", package], cwd=folder, capture_output=True, text=True)
+    if done.returncode != 0 and os.geteuid() == 0:
+        subprocess.run(["apt-get", "update", "-qq"], capture_output=True, text=True)
+        done = subprocess.run(["apt-get", "download", package], cwd=folder, capture_output=True, text=True)
+    return done
 
 
 def rgb(member: str):
