@@ -1,6 +1,6 @@
 """Ship a trained demo checkpoint as ista_ros/demo/model/demo_small.pt, with the commands
 that reproduce it in its provenance (next to what the trainer records: recipe, metrics,
-git commit, date) and the generator's axis convention.
+git commit, date; the axes come from config/model/demo_small.yaml through the recipe).
 
     python -m ista_ros.demo.ship runs/demo_interactions/best.pt
 """
@@ -10,7 +10,6 @@ import argparse
 from pathlib import Path
 
 from ista_ros.core.checkpoint import load_checkpoint, save_checkpoint
-from ista_ros.demo.interactions import AXES
 
 SHIPPED_WEIGHTS = Path(__file__).resolve().parent / "model" / "demo_small.pt"
 REPRODUCE = {
@@ -27,7 +26,6 @@ def ship(source: Path, target: Path = SHIPPED_WEIGHTS) -> dict:
     """Copy the checkpoint with the reproducing commands added; its provenance."""
     loaded = load_checkpoint(source)
     loaded.meta.provenance.update(REPRODUCE)
-    loaded.meta.axes = AXES
     save_checkpoint(target, loaded.model, loaded.meta)
     return loaded.meta.provenance
 
