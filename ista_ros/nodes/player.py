@@ -34,7 +34,7 @@ from rclpy.node import Node
 
 from ista_ros.core.axes import convert_axes
 from ista_ros.msg import Skeleton, SkeletonArray
-from ista_ros.nodes.recognizer import declare
+from ista_ros.nodes.recognizer import declare, stamp_ns
 from ista_ros.nodes.recorder import read_bag
 from ista_ros.nodes.spin import run_node
 
@@ -78,8 +78,8 @@ def sequence_frames(sequence: np.ndarray, fps: float = 30.0, ids=None, layout: s
 def bag_frames(path, topic: str | None = None) -> Frames:
     """The SkeletonArray messages of a bag, timed by their capture stamps."""
     messages = [msg for _, msg in read_bag(path, SKELETON_ARRAY, topic)]
-    start = messages[0].header.stamp.sec + messages[0].header.stamp.nanosec * 1e-9
-    return [(m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 - start, m) for m in messages]
+    start = stamp_ns(messages[0].header.stamp)
+    return [((stamp_ns(m.header.stamp) - start) * 1e-9, m) for m in messages]
 
 
 def file_frames(path: str, fps: float, layout: str, ids, kinds, frame_id: str, topic: str | None,
@@ -149,7 +149,7 @@ class PlayerNode(Node):
                         raise
                     return
                 if self.on_publish is not None:
-                    self.on_publish(self.published, msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec)
+                    self.on_publish(self.published, stamp_ns(msg.header.stamp))
                 self.published += 1
             if not self.loop:
                 break
