@@ -24,7 +24,7 @@ import torch
 from ista_ros.core.checkpoint import load_checkpoint
 from ista_ros.core.engine import InferenceEngine
 from ista_ros.core.window import model_input
-from ista_ros.demo import interactions
+from ista_ros.synthetic import interactions
 from ista_ros.demo.ship import SHIPPED_WEIGHTS
 
 

@@ -3,13 +3,15 @@ dropouts, datasets, streams and the prepared npz files."""
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from ista_ros.core.window import valid_frame_count
-from ista_ros.demo import interactions as gen
+from ista_ros.synthetic import interactions as gen
 
 CLASSES = range(len(gen.CLASS_NAMES))
 SEEDS = range(4)
@@ -199,6 +201,14 @@ def test_stream_labels_each_frame():
 def test_bad_class_id_is_refused():
     with pytest.raises(ValueError, match="class id 12"):
         gen.generate(12, np.random.default_rng(0))
+
+
+def test_generator_loads_neither_ros_nor_torch():
+    """Training and tests import the generator; it must not drag in the ROS demo application."""
+    probe = ("import sys, ista_ros.synthetic.interactions, ista_ros.synthetic.render; "
+             "print(sorted({'rclpy', 'torch', 'ista_ros.demo'} & set(sys.modules)))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
 
 
 def test_prepare_writes_native_splits_with_different_samples(tmp_path):

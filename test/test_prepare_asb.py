@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from ista_train.prepare import PrepareError, asb
-from ista_train.synthetic.asb import make_asb
+from synthetic.asb import make_asb
 
 # sha256 of (data, labels as int64) of the official Preprocess/ and PreprocessTest/ steps 1
 # and 2 on make_asb(seed=0), samples put in step-1 order (the official step 2 takes the

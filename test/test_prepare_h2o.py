@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from ista_train.prepare import PrepareError, h2o
-from ista_train.synthetic.h2o import make_h2o
+from synthetic.h2o import make_h2o
 
 # sha256 of the tensors (data, then gt) the official data/h2o/generate_h2o.py (pandas
 # 2.2.3, torch 2.13) wrote for make_h2o(seed=0); ours were identical (torch.equal, same dtypes).

@@ -1,6 +1,6 @@
 """`ista-train prepare ntu120` end to end on synthetic .skeleton files.
 
-The synthetic files (ista_train.synthetic.ntu) contain ghost bodies, a lying body, a
+The synthetic files (test/synthetic/ntu.py) contain ghost bodies, a lying body, a
 bystander with glitch frames, an id switch, empty frames, late entries, a missing second
 person and a file without bodies; make_ntu says which persons each file must yield.
 """
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from ista_train.prepare import PrepareError, ntu
-from ista_train.synthetic.ntu import make_ntu, write_skeleton_file
+from synthetic.ntu import make_ntu, write_skeleton_file
 
 # sha256 of the arrays the official CTR-GCN scripts (get_raw_skes_data.py,
 # get_raw_denoised_data.py, seq_transformation.py; numpy 1.26 with `np.int = int`) wrote for

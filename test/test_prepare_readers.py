@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from ista_train.prepare import asb, h2o, ntu
-from ista_train.synthetic import make_asb, make_h2o, make_ntu
-from ista_train.synthetic.asb import ACTIONS
+from synthetic import make_asb, make_h2o, make_ntu
+from synthetic.asb import ACTIONS
 
 data = pytest.importorskip("ista_train.data")
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ista_train.prepare import PrepareError, sbu
-from ista_train.synthetic.sbu import make_sbu
+from synthetic.sbu import make_sbu
 
 # sha256 of (data as float32, labels as int64) that the official getSBU.py + feeders/
 # feeder_sbu.py (pandas 2.2.3) gave for fold 0 of make_sbu(seed=0); read_sbu of our tree

@@ -45,7 +45,7 @@ def data(path, *feeders):
 
 
 def test_ntu(tmp_path):
-    from ista_train.synthetic.ntu import make_ntu
+    from synthetic.ntu import make_ntu
 
     make_ntu(tmp_path / "raw")
     ista_train("prepare", "ntu120", "--raw-dir", tmp_path / "raw", "--out", tmp_path / "ntu", "--workers", "1")
@@ -60,7 +60,7 @@ def test_ntu(tmp_path):
 
 
 def test_sbu_folds(tmp_path, capsys):
-    from ista_train.synthetic.sbu import make_sbu
+    from synthetic.sbu import make_sbu
 
     make_sbu(tmp_path / "raw")
     ista_train("prepare", "sbu", "--root", tmp_path / "raw", "--out", tmp_path / "sbu")
@@ -74,7 +74,7 @@ def test_sbu_folds(tmp_path, capsys):
 
 
 def test_h2o_with_submission(tmp_path):
-    from ista_train.synthetic.h2o import make_h2o
+    from synthetic.h2o import make_h2o
 
     make_h2o(tmp_path / "raw")
     ista_train("prepare", "h2o", "--root", tmp_path / "raw", "--out", tmp_path / "h2o")
@@ -94,7 +94,7 @@ def test_h2o_with_submission(tmp_path):
 
 
 def test_asb_three_label_sets_and_fused_submission(tmp_path):
-    from ista_train.synthetic.asb import make_asb
+    from synthetic.asb import make_asb
 
     make_asb(tmp_path / "raw")
     ista_train("prepare", "asb", "--root", tmp_path / "raw", "--out", tmp_path / "asb")

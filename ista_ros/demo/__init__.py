@@ -1,1 +1,1 @@
-"""Embedded demo: procedural interactions, the shipped model and the demo orchestration."""
+"""Embedded demo (ROS): the shipped model, scoring and the orchestration of player, recognizer and scorer."""

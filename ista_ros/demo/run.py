@@ -29,7 +29,7 @@ import rclpy
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
-from ista_ros.demo import interactions
+from ista_ros.synthetic import interactions
 from ista_ros.demo.scoring import NO_INTERACTION, Score, Truth, window_line
 from ista_ros.demo.ship import SHIPPED_WEIGHTS
 from ista_ros.msg import InteractionAction

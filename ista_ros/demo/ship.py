@@ -18,7 +18,7 @@ REPRODUCE = {
     "train_command": "ista-train train --config config/train/demo_interactions.yaml --device cpu --amp bf16",
     "ship_command": "python -m ista_ros.demo.ship runs/demo_interactions/best.pt",
     "dataset": "live-like windows (60-90 frames) of generated two-person interactions "
-               "(ista_ros.demo.interactions.generate_windows), 150 train / 30 val per class; metrics are on val",
+               "(ista_ros.synthetic.interactions.generate_windows), 150 train / 30 val per class; metrics are on val",
 }
 
 

@@ -28,7 +28,7 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 CONFIGS = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "official-config"
-sys.path.insert(0, str(HERE))
+sys.path[:0] = [str(HERE), str(HERE.parent)]  # randomize.py; the tests' synthetic/ raw datasets
 from randomize import randomize_state_dict  # noqa: E402
 
 # name -> official run YAML (relative to the official config folder) or explicit model_args
@@ -86,7 +86,7 @@ def prepared_dataset(name: str, root: Path) -> dict:
     import argparse
 
     from ista_train.prepare import asb, h2o, sbu
-    from ista_train.synthetic import make_asb, make_h2o, make_sbu
+    from synthetic import make_asb, make_h2o, make_sbu
 
     raw, out = root / "raw", root / "prepared"
     if name == "sbu":

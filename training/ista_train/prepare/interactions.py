@@ -1,6 +1,6 @@
 """Generated two-person interactions (the embedded demo's dataset): train and val npz files.
 
-Samples come from ``ista_ros.demo.interactions`` (NTU-25 layout, Kinect camera coordinates
+Samples come from ``ista_ros.synthetic.interactions`` (NTU-25 layout, Kinect camera coordinates
 in metres, zero-padded after each sample like NTU, not centred: the recipe's centre_joint
 does that for training and the live node alike): whole interactions, or with ``--windows``
 live-like windows cut from continuous streams (what the demo's recognizer sees; the demo
@@ -38,7 +38,7 @@ def split_rng(seed: int, split: str) -> np.random.Generator:
 
 
 def write_split(path: Path, per_class: int, rng: np.random.Generator, args: argparse.Namespace) -> None:
-    from ista_ros.demo import interactions
+    from ista_ros.synthetic import interactions
 
     with tqdm(total=per_class * len(interactions.CLASS_NAMES), desc=f"Generating {path.name}", unit="sample") as bar:
         if args.windows:

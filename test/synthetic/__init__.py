@@ -1,4 +1,4 @@
-"""Generators of tiny synthetic RAW datasets in each official raw format, for tests and CI:
+"""Generators of tiny synthetic RAW datasets in each official raw format, for the tests:
 ``make_<dataset>(root, ...)`` writes the download layout under ``root`` and returns what a
 correct preparation must yield. Motion is smooth and class-dependent, so it can be learnt."""
 from .asb import make_asb
@@ -6,6 +6,4 @@ from .h2o import make_h2o
 from .ntu import make_ntu
 from .sbu import make_sbu
 
-RAW_GENERATORS = {"ntu120": make_ntu, "sbu": make_sbu, "h2o": make_h2o, "asb": make_asb}
-
-__all__ = ["RAW_GENERATORS", "make_asb", "make_h2o", "make_ntu", "make_sbu"]
+__all__ = ["make_asb", "make_h2o", "make_ntu", "make_sbu"]

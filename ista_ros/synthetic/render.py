@@ -1,6 +1,6 @@
 """Render generated interactions as a PNG grid (one row per class, a few frames each).
 
-    python -m ista_ros.demo.render out.png [--seed 0] [--frames 0.2 0.45 0.7] [--varied]
+    python -m ista_ros.synthetic.render out.png [--seed 0] [--frames 0.2 0.45 0.7] [--varied]
 
 Without --varied the camera looks at the pair from the side without noise, which is the
 easiest view to judge whether a class reads as what it is.
@@ -11,7 +11,7 @@ import argparse
 
 import numpy as np
 
-from ista_ros.demo import interactions as gen
+from ista_ros.synthetic import interactions as gen
 
 ENTITY_COLOURS = ("tab:blue", "tab:red")
 

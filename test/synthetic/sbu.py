@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..prepare.sbu import CLASS_NAMES, FOLDS
+from ista_train.prepare.sbu import CLASS_NAMES, FOLDS
+
 from .motion import animate
 from .ntu import NTU_MOBILITY, NTU_REST
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..prepare.asb import TEST_COLUMNS, TRAIN_COLUMNS
+from ista_train.prepare.asb import TEST_COLUMNS, TRAIN_COLUMNS
+
 from .hands import HAND_MOBILITY, HAND_REST
 from .motion import animate
 
