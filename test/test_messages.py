@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-MESSAGE_TYPES = ["Skeleton", "SkeletonArray", "InteractionAction"]
+MESSAGE_TYPES = ["Skeleton", "SkeletonArray", "InteractionAction", "InteractionActionArray"]
 
 
 def latched_qos():
@@ -26,7 +26,7 @@ def make_sample(type_name: str):
     from geometry_msgs.msg import Point
     from std_msgs.msg import Header
 
-    from ista_ros.msg import InteractionAction, Skeleton, SkeletonArray
+    from ista_ros.msg import InteractionAction, InteractionActionArray, Skeleton, SkeletonArray
 
     def skeleton(index: int) -> Skeleton:
         return Skeleton(
@@ -39,12 +39,20 @@ def make_sample(type_name: str):
         return skeleton(1)
     if type_name == "SkeletonArray":
         return SkeletonArray(header=header, skeletons=[skeleton(0), skeleton(1)])
-    assert type_name == "InteractionAction"
-    return InteractionAction(
+    hug = InteractionAction(
         header=header, window_start=Time(sec=1_699_999_996, nanosec=5),
         label="hug", class_id=2, confidence=0.75, scores=[0.125, 0.125, 0.75],
         class_names=["handshake", "push", "hug"], entity_ids=["person_0", ""],
-        num_entities_observed=1, padded=True)
+        num_entities_observed=1, padded=True, group_id="person_0", reason="none_class")
+    if type_name == "InteractionAction":
+        return hug
+    assert type_name == "InteractionActionArray"
+    nothing = InteractionAction(
+        header=header, window_start=Time(sec=1_699_999_990), label=InteractionAction.NO_INTERACTION_LABEL,
+        class_id=InteractionAction.NO_INTERACTION, confidence=0.5, scores=[0.5, 0.25, 0.25],
+        class_names=["handshake", "push", "hug"], entity_ids=["person_2", "person_3"],
+        num_entities_observed=2, group_id="person_2+person_3", reason=InteractionAction.REASON_LOW_CONFIDENCE)
+    return InteractionActionArray(header=header, actions=[hug, nothing])
 
 
 def as_dict(value):
