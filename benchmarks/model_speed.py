@@ -24,7 +24,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from ista_ros.core.config import load_model_config
-from ista_ros.core.engine import InferenceEngine, resolve_device
+from ista_ros.core.device import resolve_device
+from ista_ros.core.engine import InferenceEngine
 from ista_ros.core.model import ISTANet
 
 

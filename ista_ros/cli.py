@@ -6,6 +6,8 @@ import importlib
 import logging
 import sys
 
+from ista_ros.errors import run_reporting_user_errors
+
 # Each module registers one or more sub-commands with add_parser(subparsers).
 COMMANDS = [
     "ista_ros.commands.predict",
@@ -16,10 +18,6 @@ COMMANDS = [
     "ista_ros.commands.record",
     "ista_ros.commands.introspect",
 ]
-
-
-class UserError(Exception):
-    """A mistake the user can fix; printed as one sentence, exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,13 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="[%(name)s] %(message)s")
     args = build_parser().parse_args(argv)
-    try:
-        return args.func(args) or 0
-    except (UserError, ValueError, FileNotFoundError) as err:
-        print(f"ista-ros {args.command}: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    return run_reporting_user_errors(f"ista-ros {args.command}", lambda: args.func(args))
 
 
 if __name__ == "__main__":

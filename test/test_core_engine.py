@@ -5,6 +5,7 @@ import torch
 
 from ista_ros.core.engine import InferenceEngine, InputError
 from ista_ros.core.model import ISTANet, ModelConfig
+from ista_ros.errors import ConfigError
 from reference.make_official_reference import CASES
 from reference.randomize import randomize_state_dict
 
@@ -34,7 +35,7 @@ def test_bf16_on_cpu_stays_close_to_fp32(model):
 
 def test_auto_device_falls_back_to_cpu_with_one_log_line(model, caplog, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with caplog.at_level("INFO", logger="ista_ros.engine"):
+    with caplog.at_level("INFO", logger="ista_ros.device"):
         engine = InferenceEngine(model, device="auto")
     assert engine.device.type == "cpu"
     assert [r.message for r in caplog.records] == ["CUDA is not available: running ISTA-Net on the CPU."]
@@ -42,7 +43,7 @@ def test_auto_device_falls_back_to_cpu_with_one_log_line(model, caplog, monkeypa
 
 def test_unusable_requests_are_refused_clearly(model, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(InputError, match="CUDA is not available"):
+    with pytest.raises(ConfigError, match="CUDA is not available"):
         InferenceEngine(model, device="cuda")
     with pytest.raises(InputError, match="precision 'int4' is unknown"):
         InferenceEngine(model, device="cpu", precision="int4")

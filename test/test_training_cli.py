@@ -104,11 +104,11 @@ def test_eval_with_an_official_checkpoint_and_yaml(tmp_path):
 
 def test_user_errors_are_one_sentence(tmp_path):
     result = ista_train("eval", "--config", str(tmp_path / "missing.yaml"), "--weights", "w.pt")
-    assert result.returncode == 1 and "missing.yaml" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "missing.yaml" in result.stderr and "Traceback" not in result.stderr
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump({"model_args": {"num_classes": 2}, "feeder": "nope"}))
     result = ista_train("train", "--config", str(bad))
-    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "Traceback" not in result.stderr
 
 
 def small_h2o_recipe(tmp_path, data):

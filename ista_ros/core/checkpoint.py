@@ -7,8 +7,6 @@ run's model configuration to say which model they are.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,15 +14,17 @@ import torch
 
 from ista_ros.core.axes import check_axes
 from ista_ros.core.config import ConfigError, model_config_from, read_yaml
+from ista_ros.core.files import atomic_write
 from ista_ros.core.model import ISTANet, ModelConfig
 from ista_ros.core.window import Preprocessing
+from ista_ros.errors import UserError
 
 FORMAT = "ista_ros.checkpoint"
 VERSION = 1
 LAYOUT_BY_JOINTS = {25: "ntu25", 15: "sbu15", 21: "hand21"}
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A checkpoint that cannot be used; the message says why in one sentence."""
 
 
@@ -87,16 +87,7 @@ def save_checkpoint(path, model: ISTANet, meta: CheckpointMeta) -> None:
         "meta": meta.to_dict(),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
     }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
 
 def load_checkpoint(path, model_config=None, map_location="cpu") -> LoadedCheckpoint:

@@ -7,10 +7,7 @@ from pathlib import Path
 import yaml
 
 from ista_ros.core.model import ModelConfig
-
-
-class ConfigError(ValueError):
-    """A configuration file that is missing or malformed; the message names the file."""
+from ista_ros.errors import ConfigError  # defined there: light modules raise it too
 
 
 def read_yaml(path) -> dict:

@@ -8,25 +8,16 @@ import logging
 import numpy as np
 import torch
 
+from ista_ros.core.device import resolve_device
 from ista_ros.core.model import ISTANet
+from ista_ros.errors import UserError
 
 log = logging.getLogger("ista_ros.engine")
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-class InputError(ValueError):
+class InputError(UserError, ValueError):
     """Input that the model cannot take; the message says what is wrong."""
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    if device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        log.info("CUDA is not available: running ISTA-Net on the CPU.")
-        return torch.device("cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError(f"device '{device}' was asked for but CUDA is not available here; use --device cpu or auto.")
-    return torch.device(device)
 
 
 class InferenceEngine:

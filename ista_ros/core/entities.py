@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ista_ros.errors import ConfigError
+
 RULES = ("closest", "oldest")
 MAX_CANDIDATES = 8
 UNKNOWN_KINDS = ("", "entity")
@@ -49,7 +51,7 @@ def choose(candidates: list[Candidate], slot_kinds: list[str], rule: str = "clos
            previous: list[str | None] | None = None) -> list[str | None]:
     """Ids for the slots (None: padded), following the rule in the module docstring."""
     if rule not in RULES:
-        raise ValueError(f"entity rule {rule!r} is unknown; choose one of {', '.join(RULES)}.")
+        raise ConfigError(f"entity rule {rule!r} is unknown; choose one of {', '.join(RULES)}.")
     pool = sorted(candidates, key=lambda c: (-c.last_seen, c.first_seen, c.id))[:MAX_CANDIDATES]
     previous_set = {i for i in previous or [] if i is not None}
     best, best_cost = [None] * len(slot_kinds), None

@@ -42,8 +42,10 @@ from typing import Callable
 
 import numpy as np
 
+from ista_ros.errors import UserError
 
-class LayoutError(ValueError):
+
+class LayoutError(UserError, ValueError):
     """Unknown layout, impossible conversion or points that do not fit a layout."""
 
 
@@ -59,6 +61,13 @@ class Layout:
 
     def index(self, joint: str) -> int:
         return self.joints.index(joint)
+
+    def head_and_feet(self) -> tuple[int, list[int]] | None:
+        """(head index, feet indices) of a whole-body layout; None for others (hands)."""
+        feet = [i for i, name in enumerate(self.joints) if name in ("foot_left", "foot_right")]
+        if "head" not in self.joints or not feet:
+            return None
+        return self.index("head"), feet
 
 
 def _bones(joints: tuple[str, ...], pairs: list[tuple[str, str]]):

@@ -22,6 +22,9 @@ import sys
 import zipfile
 from pathlib import Path
 
+from ista_ros.core.files import atomic_write_bytes
+from ista_ros.errors import UserError, run_reporting_user_errors
+
 # bundle name -> {member name in the .task zip: tflite path under mediapipe/modules}
 BUNDLES = {
     "pose_landmarker_full": {
@@ -46,7 +49,7 @@ _NEEDS_NORMALIZATION = {
 _ZIP_DATE = (2020, 1, 1, 0, 0, 0)
 
 
-class BundleError(RuntimeError):
+class BundleError(UserError):
     """The MediaPipe wheel with model files is missing or the bundle cannot be built."""
 
 
@@ -112,10 +115,7 @@ def build(name: str) -> bool:
     path = model_dir() / f"{name}.task"
     if path.is_file() and path.read_bytes() == data:
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    atomic_write_bytes(path, data)
     return True
 
 
@@ -123,17 +123,11 @@ def build_all() -> dict[str, bool]:
     return {name: build(name) for name in BUNDLES}
 
 
-def main() -> int:
-    try:
-        changed = build_all()
-    except BundleError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    for name, was_written in changed.items():
+def report_builds() -> None:
+    for name, was_written in build_all().items():
         state = "built" if was_written else "up to date"
         print(f"{model_dir() / (name + '.task')}: {state}")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_reporting_user_errors("ista_ros.keypoints.bundles", report_builds))

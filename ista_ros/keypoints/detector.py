@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ista_ros.errors import ConfigError
 from ista_ros.keypoints import bundles
 
 
@@ -43,7 +44,7 @@ class KeypointDetector:
 
         self.config = cfg = config or DetectorConfig()
         if cfg.hand_model not in ("lite", "full"):
-            raise ValueError(f"hand_model must be 'lite' or 'full', not {cfg.hand_model!r}")
+            raise ConfigError(f"hand_model must be 'lite' or 'full', not {cfg.hand_model!r}.")
         self._pose = self._hands = None
         if cfg.num_poses > 0:
             self._pose = vision.PoseLandmarker.create_from_options(vision.PoseLandmarkerOptions(

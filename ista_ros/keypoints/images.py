@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ista_ros.errors import UserError
+
 _COLOUR = {"rgb8": (3, None), "bgr8": (3, [2, 1, 0]), "mono8": (1, None),
            "rgba8": (4, [0, 1, 2]), "bgra8": (4, [2, 1, 0])}
 COLOUR_ENCODINGS = tuple(_COLOUR)
 DEPTH_ENCODINGS = ("16UC1", "mono16", "32FC1")
 
 
-class ImageError(ValueError):
+class ImageError(UserError, ValueError):
     """An image this package cannot use; the message says why in one sentence."""
 
 

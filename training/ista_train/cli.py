@@ -1,20 +1,15 @@
 """`ista-train`: prepare, train, eval, submit, viz, export.
 
 Heavy imports (torch) happen inside the commands, so `ista-train --help` is instant.
-Errors a user can fix print one sentence and exit non-zero, without a traceback.
+Errors a user can fix print one sentence and exit 2, without a traceback (ista_ros.errors).
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
-
-def add_prepare(subparsers) -> None:
-    try:
-        from ista_train.prepare import add_prepare_parser
-    except ImportError:  # the preparers are not installed in this checkout
-        return
-    add_prepare_parser(subparsers)
+from ista_ros.errors import run_reporting_user_errors
+from ista_train.prepare import add_prepare_parser
 
 
 def add_runtime_options(parser: argparse.ArgumentParser) -> None:
@@ -28,16 +23,16 @@ def add_runtime_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_train(subparsers) -> None:
-    p = subparsers.add_parser("train", help="train a recipe (torchrun for several GPUs or machines)",
-                              description="Train ISTA-Net with a recipe: config/train/*.yaml or an official "
-                                          "ISTA-Net YAML. Extra key=value arguments override the recipe "
-                                          "(dotted keys reach into mappings: train_feeder_args.fold=2).")
-    p.add_argument("--config", required=True, help="recipe YAML")
-    p.add_argument("overrides", nargs="*", metavar="key=value")
-    p.add_argument("--resume", action="store_true", help="continue from <work_dir>/train_state.pt")
-    p.add_argument("--compile", action="store_true", help="torch.compile the model")
-    add_runtime_options(p)
-    p.set_defaults(func=run_train)
+    command = subparsers.add_parser("train", help="train a recipe (torchrun for several GPUs or machines)",
+                                    description="Train ISTA-Net with a recipe: config/train/*.yaml or an official "
+                                                "ISTA-Net YAML. Extra key=value arguments override the recipe "
+                                                "(dotted keys reach into mappings: train_feeder_args.fold=2).")
+    command.add_argument("--config", required=True, help="recipe YAML")
+    command.add_argument("overrides", nargs="*", metavar="key=value")
+    command.add_argument("--resume", action="store_true", help="continue from <work_dir>/train_state.pt")
+    command.add_argument("--compile", action="store_true", help="torch.compile the model")
+    add_runtime_options(command)
+    command.set_defaults(func=run_train)
 
 
 def run_train(args) -> None:
@@ -49,20 +44,20 @@ def run_train(args) -> None:
 
 
 def add_eval(subparsers) -> None:
-    p = subparsers.add_parser("eval", help="evaluate a checkpoint on a recipe's test set",
-                              description="Top-1, top-5, mean per-class accuracy and a confusion matrix of a "
-                                          "checkpoint (ours or an official state dict) on the test set of a "
-                                          "recipe (ours or an official YAML).")
-    p.add_argument("--config", required=True, help="recipe YAML (ours or official)")
-    p.add_argument("--weights", required=True, help="checkpoint: the project's format or an official .pt")
-    p.add_argument("--data", default=None, help="replaces the test data path of the recipe")
-    p.add_argument("--save-scores", default=None, help="write the (N, classes) float32 logits to this .npy")
-    p.add_argument("--out", default=None, help="folder for the confusion matrix and metrics (default: "
-                                               "next to the weights)")
-    p.add_argument("--batch-size", type=int, default=None, help="default: the recipe's test_batch_size")
-    p.add_argument("overrides", nargs="*", metavar="key=value")
-    add_runtime_options(p)
-    p.set_defaults(func=run_eval)
+    command = subparsers.add_parser("eval", help="evaluate a checkpoint on a recipe's test set",
+                                    description="Top-1, top-5, mean per-class accuracy and a confusion matrix of a "
+                                                "checkpoint (ours or an official state dict) on the test set of a "
+                                                "recipe (ours or an official YAML).")
+    command.add_argument("--config", required=True, help="recipe YAML (ours or official)")
+    command.add_argument("--weights", required=True, help="checkpoint: the project's format or an official .pt")
+    command.add_argument("--data", default=None, help="replaces the test data path of the recipe")
+    command.add_argument("--save-scores", default=None, help="write the (N, classes) float32 logits to this .npy")
+    command.add_argument("--out", default=None, help="folder for the confusion matrix and metrics (default: "
+                                                     "next to the weights)")
+    command.add_argument("--batch-size", type=int, default=None, help="default: the recipe's test_batch_size")
+    command.add_argument("overrides", nargs="*", metavar="key=value")
+    add_runtime_options(command)
+    command.set_defaults(func=run_eval)
 
 
 def run_eval(args) -> None:
@@ -76,23 +71,23 @@ def run_eval(args) -> None:
 
 
 def add_submit(subparsers) -> None:
-    p = subparsers.add_parser("submit", help="CodaLab submission files (H2O, Assembly101)",
-                              description="Write the test-set submission files in the official formats.")
-    targets = p.add_subparsers(dest="target", metavar="TARGET", required=True)
+    command = subparsers.add_parser("submit", help="CodaLab submission files (H2O, Assembly101)",
+                                    description="Write the test-set submission files in the official formats.")
+    targets = command.add_subparsers(dest="target", metavar="TARGET", required=True)
     for name, doc in (("h2o", "H2O action_labels.json"), ("asb", "Assembly101 preds.json of one of "
                                                                   "action / verb / noun")):
-        t = targets.add_parser(name, help=doc, description=doc)
-        t.add_argument("--config", required=True, help="recipe YAML (ours or the official *_get_test_results)")
-        t.add_argument("--weights", required=True)
-        t.add_argument("--data", default=None, help="replaces the test data path of the recipe")
-        t.add_argument("--out", required=True, help="output JSON file")
-        t.add_argument("--batch-size", type=int, default=None)
-        t.add_argument("overrides", nargs="*", metavar="key=value")
+        target = targets.add_parser(name, help=doc, description=doc)
+        target.add_argument("--config", required=True, help="recipe YAML (ours or the official *_get_test_results)")
+        target.add_argument("--weights", required=True)
+        target.add_argument("--data", default=None, help="replaces the test data path of the recipe")
+        target.add_argument("--out", required=True, help="output JSON file")
+        target.add_argument("--batch-size", type=int, default=None)
+        target.add_argument("overrides", nargs="*", metavar="key=value")
         if name == "asb":
-            t.add_argument("--kind", choices=["action", "verb", "noun"], default=None,
-                           help="default: from the number of classes (1380, 24, 90)")
-        add_runtime_options(t)
-        t.set_defaults(func=run_submit)
+            target.add_argument("--kind", choices=["action", "verb", "noun"], default=None,
+                                help="default: from the number of classes (1380, 24, 90)")
+        add_runtime_options(target)
+        target.set_defaults(func=run_submit)
     fuse = targets.add_parser("asb-fuse", help="fuse Assembly101 action, verb and noun preds.json",
                               description="One preds.json with action, verb and object scores per sample.")
     for kind in ("action", "verb", "noun"):
@@ -108,16 +103,16 @@ def run_submit(args) -> None:
 
 
 def add_viz(subparsers) -> None:
-    p = subparsers.add_parser("viz", help="PNG/GIF of dataset samples",
-                              description="Draw samples of a recipe's dataset (skeletons with their bones).")
-    p.add_argument("--config", required=True, help="recipe YAML (ours or official)")
-    p.add_argument("--data", default=None, help="replaces the data path of the recipe")
-    p.add_argument("--split", choices=["train", "test"], default="test")
-    p.add_argument("--index", type=int, nargs="+", default=[0], help="sample indices")
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--gif", action="store_true", help="an animated GIF per sample (default: a PNG strip)")
-    p.add_argument("overrides", nargs="*", metavar="key=value")
-    p.set_defaults(func=run_viz)
+    command = subparsers.add_parser("viz", help="PNG/GIF of dataset samples",
+                                    description="Draw samples of a recipe's dataset (skeletons with their bones).")
+    command.add_argument("--config", required=True, help="recipe YAML (ours or official)")
+    command.add_argument("--data", default=None, help="replaces the data path of the recipe")
+    command.add_argument("--split", choices=["train", "test"], default="test")
+    command.add_argument("--index", type=int, nargs="+", default=[0], help="sample indices")
+    command.add_argument("--out", required=True, help="output folder")
+    command.add_argument("--gif", action="store_true", help="an animated GIF per sample (default: a PNG strip)")
+    command.add_argument("overrides", nargs="*", metavar="key=value")
+    command.set_defaults(func=run_viz)
 
 
 def run_viz(args) -> None:
@@ -127,14 +122,14 @@ def run_viz(args) -> None:
 
 
 def add_export(subparsers) -> None:
-    p = subparsers.add_parser("export", help="checkpoint for deployment (+ TorchScript)",
-                              description="Write a checkpoint in the project's format (what the node loads), "
-                                          "from ours or an official state dict, and optionally TorchScript.")
-    p.add_argument("--weights", required=True)
-    p.add_argument("--config", default=None, help="recipe or model YAML (needed for official state dicts)")
-    p.add_argument("--out", required=True, help="output checkpoint (.pt)")
-    p.add_argument("--torchscript", default=None, help="also write a TorchScript module here")
-    p.set_defaults(func=run_export)
+    command = subparsers.add_parser("export", help="checkpoint for deployment (+ TorchScript)",
+                                    description="Write a checkpoint in the project's format (what the node loads), "
+                                                "from ours or an official state dict, and optionally TorchScript.")
+    command.add_argument("--weights", required=True)
+    command.add_argument("--config", default=None, help="recipe or model YAML (needed for official state dicts)")
+    command.add_argument("--out", required=True, help="output checkpoint (.pt)")
+    command.add_argument("--torchscript", default=None, help="also write a TorchScript module here")
+    command.set_defaults(func=run_export)
 
 
 def run_export(args) -> None:
@@ -147,27 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ista-train", description="Train and evaluate ISTA-Net: datasets, "
                                                                     "training, evaluation, submissions.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    add_prepare(subparsers)
+    add_prepare_parser(subparsers)
     for add in (add_train, add_eval, add_submit, add_viz, add_export):
         add(subparsers)
     return parser
-
-
-def user_errors() -> tuple[type[BaseException], ...]:
-    """Exception types whose message is meant for the user (already one clear sentence)."""
-    from ista_ros.core.checkpoint import CheckpointError
-    from ista_ros.core.config import ConfigError
-    from ista_train.data.formats import DatasetError
-    from ista_train.train import TrainingError
-
-    errors = [CheckpointError, ConfigError, DatasetError, TrainingError]
-    try:
-        from ista_train.prepare import PrepareError
-
-        errors.append(PrepareError)
-    except ImportError:
-        pass
-    return tuple(errors)
 
 
 def main(argv=None) -> int:
@@ -176,17 +154,7 @@ def main(argv=None) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    try:
-        args.func(args)
-    except KeyboardInterrupt:
-        print("ista-train: interrupted.", file=sys.stderr)
-        return 130
-    except Exception as err:
-        if isinstance(err, user_errors()):
-            print(f"ista-train {args.command}: error: {err}", file=sys.stderr)
-            return 1
-        raise
-    return 0
+    return run_reporting_user_errors(f"ista-train {args.command}", lambda: args.func(args))
 
 
 if __name__ == "__main__":

@@ -79,10 +79,11 @@ def evaluate_checkpoint(recipe, weights, data=None, save_scores=None, out=None, 
     from pathlib import Path
 
     from ista_ros.core.checkpoint import load_checkpoint
+    from ista_ros.core.device import resolve_device
     from ista_train.data import build_dataset
 
     loaded = load_checkpoint(weights, model_config=recipe.model_args)
-    dev = torch.device("cuda" if device == "cuda" or (device == "auto" and torch.cuda.is_available()) else "cpu")
+    dev = resolve_device(device)
     dataset = build_dataset(recipe, train=False, data_path=data)
     logits = predict(loaded.model.to(dev), dataset, batch_size or recipe.test_batch_size, dev, amp, workers,
                      progress)

@@ -8,13 +8,13 @@ into one file whose entries hold all three score lists.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from ista_ros.core.config import ConfigError
+from ista_ros.core.files import atomic_write
 
 ASB_KINDS = {1380: "action", 24: "verb", 90: "noun"}
 ASB_KEYS = {"action": "action", "verb": "verb", "noun": "object"}  # the official JSON keys
@@ -23,9 +23,8 @@ H2O_MODALITY = "train: hand+obj, test: hand+obj"
 
 def test_logits(args, recipe) -> np.ndarray:
     """Logits of the unlabelled test split (H2O: split 'test'; Assembly101: --data)."""
-    import torch
-
     from ista_ros.core.checkpoint import load_checkpoint
+    from ista_ros.core.device import resolve_device
     from ista_train.data import build_dataset
     from ista_train.eval import predict
 
@@ -34,8 +33,7 @@ def test_logits(args, recipe) -> np.ndarray:
         test_args["split"] = "test"
     recipe = replace(recipe, test_labelled=False, test_feeder_args=test_args)
     loaded = load_checkpoint(args.weights, model_config=recipe.model_args)
-    device = torch.device("cuda" if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
-                          else "cpu")
+    device = resolve_device(args.device)
     dataset = build_dataset(recipe, train=False, data_path=args.data)
     print(f"predicting {len(dataset)} test samples from {args.data or test_args['data_path']}")
     return predict(loaded.model.to(device), dataset, args.batch_size or recipe.test_batch_size, device, args.amp,
@@ -75,11 +73,7 @@ def fuse_asb(action: dict, verb: dict, noun: dict) -> dict:
 
 
 def write_json(obj: dict, path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj))
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(obj)))
     print(f"wrote {path}")
 
 

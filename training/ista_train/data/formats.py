@@ -13,8 +13,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ista_ros.errors import UserError
 
-class DatasetError(ValueError):
+
+class DatasetError(UserError, ValueError):
     """A dataset file that is missing or malformed; the message names it."""
 
 

@@ -27,8 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import (NpyWriter, PrepareError, atomic_path, link_or_copy, progress, require_dir,
-                     write_bytes_atomic)
+from ista_ros.core.files import atomic_write_bytes
+
+from .common import NpyWriter, PrepareError, atomic_path, link_or_copy, progress, require_dir
 
 CONTEXT = 25          # frames added on each side of a segment
 NUM_FRAMES = 200
@@ -168,7 +169,7 @@ def write_split(split: str, segments: list[Segment], poses_dir: Path, out: Path,
         if kind != types[0]:
             link_or_copy(first / data_name, folder / data_name)
         if split != "test":
-            write_bytes_atomic(folder / f"{split}_label.pkl", pickle.dumps((names, labels[kind])))
+            atomic_write_bytes(folder / f"{split}_label.pkl", pickle.dumps((names, labels[kind])))
     print(f"{split}: {len(names)} segments")
 
 

@@ -1,40 +1,22 @@
-"""Helpers shared by the dataset preparers: errors, atomic writes, streaming npz, progress."""
+"""Helpers shared by the dataset preparers: errors, streaming npz, progress (atomic writes:
+ista_ros.core.files)."""
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import zipfile
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import numpy as np
 from tqdm import tqdm
 
+from ista_ros.core.files import atomic_path
+from ista_ros.errors import UserError
 
-class PrepareError(Exception):
+
+class PrepareError(UserError):
     """A raw dataset problem a user can fix; the message is one sentence naming the file."""
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary name beside ``path``; move it onto ``path`` only if the block succeeds.
-
-    The temporary name keeps the suffix, so writers that append one (np.save) leave it alone.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.partial{path.suffix}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
 
 
 class NpzStream:

@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import PrepareError, progress, read_lines, require_dir, write_bytes_atomic
+from ista_ros.core.files import atomic_write_bytes
+
+from .common import PrepareError, progress, read_lines, require_dir
 
 FOLDS = (
     ("s01s02", "s03s04", "s05s02", "s06s04"),
@@ -74,5 +76,5 @@ def prepare(args: argparse.Namespace) -> None:
     for path in progress(files, "Checking SBU"):
         check_skeleton_pos(path)
     for path in progress(files, "Copying SBU"):  # only once every file has passed
-        write_bytes_atomic(out / path.relative_to(root), path.read_bytes())
+        atomic_write_bytes(out / path.relative_to(root), path.read_bytes())
     print(f"{out}: {len(files)} SBU sequences")
