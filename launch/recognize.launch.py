@@ -3,19 +3,23 @@
     ros2 launch ista_ros recognize.launch.py weights:=model.pt
     ros2 launch ista_ros recognize.launch.py weights:=model.pt player_file:=scene.npy
     ros2 launch ista_ros recognize.launch.py config:=my_graph.yaml device:=cuda
+    ros2 launch ista_ros recognize.launch.py weights:=model.pt player_file:=scene.npy \
+        params:="player.axes=kinect recognizer.smoothing=0.5 player.ids=[anna, ben]"
 
 Starts every node enabled in the file (default: the installed config/recognize.yaml), each
 as its own process (executables recognizer, keypoints, player, video_source, listener).
-Launch arguments override the file's values the way `ista-ros run --param` does."""
-from launch import LaunchDescription
+``params`` takes any number of ``[node.]key=value`` overrides, exactly what
+`ista-ros run --param` takes (the same code reads both); the other arguments are shortcuts
+for the common ones and are applied first."""
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from ista_ros.commands.run import default_config, load_graph
+from ista_ros.ros.graph import default_config, load_graph, split_overrides
+from launch import LaunchDescription
 
-# Launch argument -> the parameter it sets (player_file also enables the player).
-OVERRIDES = {
+# Launch argument -> the parameters it sets (player_file also enables the player).
+SHORTCUTS = {
     "weights": ["recognizer.weights"],
     "model_config": ["recognizer.model_config"],
     "device": ["recognizer.device"],
@@ -27,16 +31,19 @@ OVERRIDES = {
 def _nodes(context):
     config = LaunchConfiguration("config").perform(context) or default_config()
     overrides = []
-    for argument, targets in OVERRIDES.items():
+    for argument, targets in SHORTCUTS.items():
         value = LaunchConfiguration(argument).perform(context)
         if value:
             overrides += [t if "=" in t else f"{t}={value}" for t in targets]
+    overrides += split_overrides(LaunchConfiguration("params").perform(context))
     return [Node(package="ista_ros", executable=name, name=name, parameters=[params], output="screen")
             for name, params in load_graph(config, overrides).items()]
 
 
 def generate_launch_description():
-    arguments = [DeclareLaunchArgument("config", default_value="", description="parameter file")]
+    arguments = [DeclareLaunchArgument("config", default_value="", description="parameter file"),
+                 DeclareLaunchArgument("params", default_value="", description="[node.]key=value overrides "
+                                       "separated by spaces, as ista-ros run --param takes them")]
     arguments += [DeclareLaunchArgument(name, default_value="", description=f"sets {targets[0]}")
-                  for name, targets in OVERRIDES.items()]
+                  for name, targets in SHORTCUTS.items()]
     return LaunchDescription([*arguments, OpaqueFunction(function=_nodes)])

@@ -10,8 +10,8 @@ from recognizer_support import sequence, tiny_checkpoint
 rclpy = pytest.importorskip("rclpy")
 from ista_ros.msg import InteractionAction, SkeletonArray  # noqa: E402
 from ista_ros.nodes.player import sequence_frames  # noqa: E402
-from ista_ros.nodes.recognizer import stamp_ns  # noqa: E402
 from ista_ros.nodes.recorder import read_bag, write_bag  # noqa: E402
+from ista_ros.ros.messages import stamp_ns  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAME_NS = 33_333_333

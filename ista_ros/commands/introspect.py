@@ -3,20 +3,22 @@ from __future__ import annotations
 
 import time
 
+from ista_ros.errors import UserError
+
 DISCOVERY_S = 2.0  # discovery between processes takes up to about 2 s
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("topics", help="list the topics of the ROS graph and their types")
-    p.set_defaults(func=run_topics)
-    p = subparsers.add_parser("echo", help="print the messages of a topic")
-    p.add_argument("topic")
-    p.add_argument("--count", type=int, default=0, help="stop after this many messages (default: never)")
-    p.set_defaults(func=run_echo)
-    p = subparsers.add_parser("hz", help="print the message rate of a topic every second")
-    p.add_argument("topic")
-    p.add_argument("--window", type=int, default=100, help="messages the rate is computed over (default: 100)")
-    p.set_defaults(func=run_hz)
+    parser = subparsers.add_parser("topics", help="list the topics of the ROS graph and their types")
+    parser.set_defaults(func=run_topics)
+    parser = subparsers.add_parser("echo", help="print the messages of a topic")
+    parser.add_argument("topic")
+    parser.add_argument("--count", type=int, default=0, help="stop after this many messages (default: never)")
+    parser.set_defaults(func=run_echo)
+    parser = subparsers.add_parser("hz", help="print the message rate of a topic every second")
+    parser.add_argument("topic")
+    parser.add_argument("--window", type=int, default=100, help="messages the rate is computed over (default: 100)")
+    parser.set_defaults(func=run_hz)
 
 
 class Graph:
@@ -50,14 +52,14 @@ class Graph:
         return rclpy.ok()
 
     def topic_type(self, topic: str):
-        """The message class of ``topic``, waiting for discovery; ValueError if absent."""
+        """The message class of ``topic``, waiting for discovery; UserError if absent."""
         from ista_ros.nodes.recorder import message_class
 
         name = self.node.resolve_topic_name(topic)
         found = {}
         self.spin(DISCOVERY_S * 2, until=lambda: found.update(self.node.get_topic_names_and_types()) or name in found)
         if name not in found:
-            raise ValueError(f"no topic {name} in the graph (ROS_DOMAIN_ID right?); `ista-ros topics` lists them.")
+            raise UserError(f"no topic {name} in the graph (ROS_DOMAIN_ID right?); `ista-ros topics` lists them.")
         return message_class(found[name][0])
 
 
@@ -90,7 +92,8 @@ def run_echo(args) -> int:
 
         def show(msg):
             count[0] += 1
-            print(yaml.safe_dump(to_plain(msg), sort_keys=False, default_flow_style=None, width=120) + "---", flush=True)
+            text = yaml.safe_dump(to_plain(msg), sort_keys=False, default_flow_style=None, width=120)
+            print(text + "---", flush=True)
 
         graph.node.create_subscription(graph.topic_type(args.topic), args.topic, show, 10)
         graph.spin(until=lambda: args.count and count[0] >= args.count)

@@ -1,15 +1,24 @@
 """Listener node: prints every recognised interaction (ista_ros/InteractionAction) as one line.
 
-Parameters: topic (default action), min_confidence (default 0: print all)."""
+Parameters: the fields of ``ListenerParameters``. Loads no torch (a test holds it): it starts
+in a fraction of a second anywhere."""
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 
 from rclpy.node import Node
 
 from ista_ros.msg import InteractionAction
-from ista_ros.nodes.recognizer import declare, stamp_ns
-from ista_ros.nodes.spin import run_node
+from ista_ros.ros.messages import stamp_ns
+from ista_ros.ros.params import declare_dataclass
+from ista_ros.ros.spin import run_node
+
+
+@dataclass
+class ListenerParameters:
+    topic: str = "action"
+    min_confidence: float = 0.0  # print only actions at least this confident
 
 
 def describe(msg: InteractionAction) -> str:
@@ -23,8 +32,9 @@ def describe(msg: InteractionAction) -> str:
 class ListenerNode(Node):
     def __init__(self, node_name: str = "listener", **kwargs):
         super().__init__(node_name, **kwargs)
-        self.min_confidence = declare(self, "min_confidence", 0.0)
-        self.create_subscription(InteractionAction, declare(self, "topic", "action"), self._on_action, 10)
+        params = declare_dataclass(self, ListenerParameters)
+        self.min_confidence = params.min_confidence
+        self.create_subscription(InteractionAction, params.topic, self._on_action, 10)
 
     def _on_action(self, msg: InteractionAction) -> None:
         if msg.confidence >= self.min_confidence:

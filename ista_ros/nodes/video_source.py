@@ -17,22 +17,35 @@ import array
 import sys
 import threading
 import time
+from dataclasses import dataclass
 
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 
-from ista_ros.nodes.spin import run_node
+from ista_ros.errors import UserError
+from ista_ros.ros.params import declare_dataclass
+from ista_ros.ros.spin import run_node
 
 DEFAULT_RATE = 30.0
 
 
+@dataclass
+class VideoSourceParameters:
+    source: str = ""                     # a video file, or a webcam index such as "0"
+    topic: str = "image"
+    frame_id: str = "camera_optical_frame"
+    rate: float = 0.0                    # frames per second; 0: the file's recorded rate
+    loop: bool = False
+    wait_for_subscriber: bool = True     # files only
+
+
 def open_capture(source: str):
-    """An opened cv2.VideoCapture for a file path or a webcam index; ValueError if not."""
+    """An opened cv2.VideoCapture for a file path or a webcam index; UserError if not."""
     import cv2
 
     capture = cv2.VideoCapture(int(source) if source.isdigit() else source)
     if not capture.isOpened():
-        raise ValueError(f"cannot open video source {source!r}: give an existing video file "
+        raise UserError(f"cannot open video source {source!r}: give an existing video file "
                          "or a webcam index such as 0")
     return capture
 
@@ -43,25 +56,21 @@ class VideoSourceNode(Node):
         self.exit_when_done = exit_when_done
         self.finished = threading.Event()
         self.capture = self._thread = None  # set below; destroy_node copes with a failed start
-        p = self.declare_parameter
-        self.source = p("source", "").value
-        self.frame_id = p("frame_id", "camera_optical_frame").value
-        self.loop = p("loop", False).value
-        rate = p("rate", 0.0).value
-        topic = p("topic", "image").value
-        self.wait_for_subscriber = p("wait_for_subscriber", True).value and not self.source.isdigit()
+        params = declare_dataclass(self, VideoSourceParameters)
+        self.source, self.frame_id, self.loop = params.source, params.frame_id, params.loop
+        self.wait_for_subscriber = params.wait_for_subscriber and not self.source.isdigit()
         if not self.source:
-            raise ValueError("parameter 'source' is empty: set it to a video file or a "
+            raise UserError("parameter 'source' is empty: set it to a video file or a "
                              "webcam index such as 0")
         self.capture = open_capture(self.source)
         import cv2
         recorded = self.capture.get(cv2.CAP_PROP_FPS)
-        self.rate = rate if rate > 0 else (recorded if recorded and recorded > 0 else DEFAULT_RATE)
-        self.publisher = self.create_publisher(Image, topic, 1)
+        self.rate = params.rate if params.rate > 0 else (recorded if recorded and recorded > 0 else DEFAULT_RATE)
+        self.publisher = self.create_publisher(Image, params.topic, 1)
         self.published = 0
         self._thread = threading.Thread(target=self._run, name="video_source", daemon=True)
         self._thread.start()
-        self.get_logger().info(f"publishing {self.source} on {topic} at {self.rate:.1f} FPS")
+        self.get_logger().info(f"publishing {self.source} on {params.topic} at {self.rate:.1f} FPS")
 
     def _run(self) -> None:
         while self.wait_for_subscriber and not self.publisher.get_subscription_count():
