@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # One idempotent set-up for a fresh Debian 12 machine (x86_64, Python 3.10-3.13):
-# system packages, .venv, pinned Python dependencies with ROS 2 from PyPI wheels, the
+# system packages, a venv, pinned Python dependencies with ROS 2 from PyPI wheels, the
 # message build (msg/ -> ista_ros.msg) and an editable install of the sources.
 # A second run with unchanged inputs returns in about a second.
-#   PYTHON=python3.12 bash scripts/setup.sh     # choose the interpreter for a new .venv
+#   bash scripts/setup.sh                       # ROS 2 jazzy (the LTS) into .venv
+#   ROS_DISTRO=kilted bash scripts/setup.sh     # ROS 2 kilted into .venv-kilted
+#   PYTHON=python3.12 bash scripts/setup.sh     # choose the interpreter for a new venv
+#   VENV=/path/to/venv bash scripts/setup.sh    # choose the venv directory
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="$ROOT/.venv"
+source "$ROOT/scripts/distro.sh"  # ROS_DISTRO, VENV
 BUILD="$ROOT/build"
-LOG="$BUILD/setup.log"
+LOG="$BUILD/setup-$ROS_DISTRO.log"
 STAMP="$VENV/.ista_ros_setup_stamp"
+DISTRO_RECORD="$VENV/.ista_ros_distro"
+REQUIREMENTS=(requirements.txt "requirements-ros-$ROS_DISTRO.txt")
+CONSTRAINTS=(constraints.txt "constraints-ros-$ROS_DISTRO.txt")
 APT_PACKAGES=(cmake g++ make python3-dev python3-venv)
 START=$SECONDS
 
@@ -30,9 +36,10 @@ step() {
 inputs_hash() {
   local f
   {
-    echo "$ROOT"
-    for f in requirements*.txt constraints.txt msg/*.msg CMakeLists.txt package.xml \
-             setup.py scripts/setup.sh scripts/entry_point.py.in ista_ros/keypoints/bundles.py; do
+    echo "$ROOT $VENV $ROS_DISTRO"
+    for f in "${REQUIREMENTS[@]}" requirements-nodeps.txt "${CONSTRAINTS[@]}" msg/*.msg \
+             CMakeLists.txt package.xml setup.py scripts/setup.sh scripts/distro.sh \
+             scripts/entry_point.py.in ista_ros/keypoints/bundles.py; do
       [ -f "$f" ] && { echo "== $f"; cat "$f"; }
     done
   } | sha256sum | cut -d' ' -f1
@@ -55,10 +62,30 @@ ensure_system_packages() {
   step "apt-get install ${missing[*]}" "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
+# The distribution a venv holds: its record; kilted for a venv with ROS that the set-up
+# made before it recorded distributions (kilted was the only one then); else nothing.
+held_distro() {
+  if [ -f "$DISTRO_RECORD" ]; then
+    cat "$DISTRO_RECORD"
+  elif compgen -G "$VENV/lib/python3*/site-packages/ros_rclpy-*.dist-info" >/dev/null; then
+    echo kilted
+  fi
+}
+
+# One venv holds one distribution: refuse to install another into it.
+refuse_another_distro() {
+  local held
+  held="$(held_distro)"
+  if [ -n "$held" ] && [ "$held" != "$ROS_DISTRO" ]; then
+    die "$VENV holds ROS 2 $held, not $ROS_DISTRO: run with ROS_DISTRO=$held, or give $ROS_DISTRO another directory with VENV=..."
+  fi
+}
+
 ensure_venv() {
   if [ ! -x "$VENV/bin/python" ]; then
-    step "creating $VENV" "${PYTHON:-python3}" -m venv "$VENV"
+    step "creating $VENV for ROS 2 $ROS_DISTRO" "${PYTHON:-python3}" -m venv "$VENV"
   fi
+  echo "$ROS_DISTRO" >"$DISTRO_RECORD"
   "$VENV/bin/python" - <<'EOF' || die "the ROS 2 wheels need CPython 3.10-3.13 on x86_64; set PYTHON"
 import platform, sys
 sys.exit(not ((3, 10) <= sys.version_info[:2] <= (3, 13) and platform.machine() == "x86_64"))
@@ -84,19 +111,21 @@ EOF
 build_messages() {
   local site
   site="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+  local tree="$BUILD/ista_ros-$ROS_DISTRO"
   export AMENT_PREFIX_PATH="$VENV" PATH="$VENV/bin:$PATH"
-  step "cmake: configuring" cmake -S "$ROOT" -B "$BUILD/ista_ros" \
+  step "cmake: configuring" cmake -S "$ROOT" -B "$tree" \
     -DCMAKE_INSTALL_PREFIX="$VENV" -DCMAKE_PREFIX_PATH="$VENV" -DCMAKE_BUILD_TYPE=Release \
     -DPython3_EXECUTABLE="$VENV/bin/python" -DPython3_FIND_VIRTUALENV=ONLY \
     -DISTA_ROS_INSTALL_PYTHON=OFF -DBUILD_TESTING=OFF
-  step "cmake: building the messages" cmake --build "$BUILD/ista_ros" -j "$(nproc)"
-  step "cmake: installing into .venv" cmake --install "$BUILD/ista_ros"
+  step "cmake: building the messages" cmake --build "$tree" -j "$(nproc)"
+  step "cmake: installing into ${VENV##*/}" cmake --install "$tree"
   # Run time: the source tree (the editable ista_ros, ista_train) next to the generated
-  # messages, and AMENT_PREFIX_PATH set (trap: nothing sets it) so rclpy finds them.
+  # messages, AMENT_PREFIX_PATH set (trap: nothing sets it) so rclpy finds them, and
+  # ROS_DISTRO, as a ROS install's setup.bash sets it (the recorder's bag type store).
   cat >"$site/ista_ros_dev.pth" <<EOF
 $ROOT
 $ROOT/training
-import os, sys; os.environ['AMENT_PREFIX_PATH'] = os.pathsep.join(dict.fromkeys([sys.prefix] + os.environ.get('AMENT_PREFIX_PATH', '').split(os.pathsep))).strip(os.pathsep)
+import os, sys; os.environ['AMENT_PREFIX_PATH'] = os.pathsep.join(dict.fromkeys([sys.prefix] + os.environ.get('AMENT_PREFIX_PATH', '').split(os.pathsep))).strip(os.pathsep); os.environ['ROS_DISTRO'] = '$ROS_DISTRO'
 EOF
 }
 
@@ -111,14 +140,16 @@ main() {
     say "up to date ($((SECONDS - START)) s)"
     return
   fi
+  refuse_another_distro
   : >"$LOG"
   ensure_system_packages
   ensure_venv
   local pip=("$VENV/bin/python" -m pip --disable-pip-version-check)
-  step "pip: installing pinned requirements (first time: a few minutes)" \
-    "${pip[@]}" install -q -c constraints.txt -r requirements.txt -r requirements-ros.txt
+  local constrain=(-c "${CONSTRAINTS[0]}" -c "${CONSTRAINTS[1]}")
+  step "pip: installing pinned requirements for ROS 2 $ROS_DISTRO (first time: a few minutes)" \
+    "${pip[@]}" install -q "${constrain[@]}" -r "${REQUIREMENTS[0]}" -r "${REQUIREMENTS[1]}"
   step "pip: installing requirements-nodeps.txt without dependencies" \
-    "${pip[@]}" install -q --no-deps -c constraints.txt -r requirements-nodeps.txt
+    "${pip[@]}" install -q --no-deps "${constrain[@]}" -r requirements-nodeps.txt
   # Before the message build: pip would uninstall files of an older ista_ros install.
   step "pip: editable install of ista_ros and ista_train" \
     "${pip[@]}" install -q --no-deps --no-build-isolation -e .

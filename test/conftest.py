@@ -62,6 +62,19 @@ def pytest_report_header(config):
     return f"ROS_DOMAIN_ID={ROS_DOMAIN_ID} (set ISTA_ROS_TEST_DOMAIN_ID to choose it)"
 
 
+# Modules whose tests face ROS 2 without the `ros` or `spawn` fixtures (messages, commands,
+# the demo, the colcon build); with the tests that use those fixtures they are marked
+# `ros`, the set CI runs on the second distribution (`-m ros`).
+ROS_FACING_MODULES = {"test_messages", "test_ros_adapter", "test_recognizer_commands", "test_demo_run", "test_colcon_build"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = item.module.__name__.rpartition(".")[2] if item.module else ""
+        if module in ROS_FACING_MODULES or {"ros", "spawn"} & set(item.fixturenames):
+            item.add_marker(pytest.mark.ros)
+
+
 class ChildProcess:
     """A Python child process; stdout and stderr go to a file, so no pipe can fill up."""
 
