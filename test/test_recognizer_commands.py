@@ -89,6 +89,29 @@ def test_run_with_missing_weights_is_one_sentence(spawn):
     assert code == 2 and "checkpoint /nonexistent.pt does not exist" in out and "Traceback" not in out, out
 
 
+ONLY_KEYPOINTS = ["--param", "recognizer.enabled=false", "--param", "listener.enabled=false",
+                  "--param", "keypoints.enabled=true"]
+
+
+def test_run_takes_an_int_where_a_float_is_expected(spawn):
+    run = spawn("-m", "ista_ros.cli", "run", *ONLY_KEYPOINTS, "--param", "keypoints.depth_tolerance=1", env=ENV)
+    assert run.wait_for_output("running keypoints", 60), run.output()
+    code, out = run.stop()
+    assert code == 0 and "Traceback" not in out, out
+
+
+@pytest.mark.parametrize("param, message", [
+    ("keypoints.depth_tolerence=1", "keypoints has no parameter 'depth_tolerence'; its parameters are "),
+    ("keypoints.depth_tolerance=soon", "parameter 'depth_tolerance' of node 'keypoints' takes a number"),
+    ("keypoints.num_poses=1.5", "parameter 'num_poses' of node 'keypoints' takes a whole number"),
+])
+def test_run_refuses_unknown_parameters_and_wrong_values_in_one_sentence(spawn, param, message):
+    run = spawn("-m", "ista_ros.cli", "run", *ONLY_KEYPOINTS, "--param", param, env=ENV)
+    run.process.wait(60)
+    code, out = run.stop()
+    assert code == 2 and message in out and "Traceback" not in out, out
+
+
 def test_play_and_record_from_the_command_line(spawn, tmp_path):
     pytest.importorskip("rclpy")
     from ista_ros.nodes.recorder import read_bag

@@ -228,3 +228,28 @@ def _wait(condition, timeout: float = 5.0) -> bool:
             return False
         time.sleep(0.01)
     return True
+
+
+# ------------------------------------------------------------------ spinning
+
+def test_a_node_that_cannot_be_built_stops_the_ones_built_before_it(capsys):
+    rclpy = pytest.importorskip("rclpy")
+    from rclpy.node import Node
+
+    from ista_ros.ros.spin import run_node, spin_nodes
+
+    destroyed = []
+
+    class Built(Node):
+        def destroy_node(self):
+            destroyed.append(self.get_name())
+            return super().destroy_node()
+
+    def refuse():
+        raise UserError("no checkpoint given: set the parameter 'weights'.")
+
+    with pytest.raises(UserError, match="no checkpoint given"):
+        spin_nodes([lambda: Built("first"), lambda: Built("second"), refuse])
+    assert destroyed == ["second", "first"] and not rclpy.ok()
+    assert run_node(refuse, "recognizer") == 2
+    assert capsys.readouterr().err == "recognizer: error: no checkpoint given: set the parameter 'weights'.\n"
