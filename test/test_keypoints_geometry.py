@@ -2,8 +2,7 @@
 import numpy as np
 import pytest
 
-from ista_ros.keypoints.geometry import (Intrinsics, back_project, distance_from_size, lift,
-                                         project, sample_depth)
+from ista_ros.keypoints.geometry import Intrinsics, back_project, distance_from_size, lift, project, sample_depth
 from ista_ros.keypoints.tracking import Tracker, assign, box_of
 
 K = Intrinsics(fx=500.0, fy=520.0, cx=320.0, cy=240.0)

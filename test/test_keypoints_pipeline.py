@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from keypoints_photos import BASKETBALL, HAND, NO_PERSON, rgb
 from ista_ros.core.layouts import get_layout
 from ista_ros.keypoints.detector import KeypointDetector
 from ista_ros.keypoints.pipeline import KeypointPipeline
+from keypoints_photos import BASKETBALL, HAND, NO_PERSON, rgb
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ista_ros.errors import ConfigError
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
@@ -30,7 +32,7 @@ def run(args) -> int:
 
     count = interactions_for(args.duration) if args.duration is not None else args.num_interactions
     if count < 1 or args.stride < 1:
-        raise ValueError("--num-interactions, --duration and --stride must be positive.")
+        raise ConfigError("--num-interactions, --duration and --stride must be positive.")
     return run_demo(DemoOptions(weights=args.weights or SHIPPED_WEIGHTS, num_interactions=count, seed=args.seed,
                                 video=args.video, device=args.device, precision=args.precision,
                                 stride_frames=args.stride))

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ista_ros.errors import ConfigError
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("predict", help="run a checkpoint on (N, C, T, J, E) inputs from an .npy file",
@@ -24,7 +26,7 @@ def run(args) -> int:
     from ista_ros.core.engine import InferenceEngine
 
     if args.batch_size < 1:
-        raise ValueError("--batch-size must be at least 1.")
+        raise ConfigError("--batch-size must be at least 1.")
     x = load_array(Path(args.input))
     loaded = load_checkpoint(args.weights, args.model_config)
     engine = InferenceEngine(loaded.model, device=args.device, precision=args.precision)
@@ -40,11 +42,11 @@ def load_array(path: Path):
     import numpy as np
 
     if not path.is_file():
-        raise FileNotFoundError(f"input file {path} does not exist.")
+        raise ConfigError(f"input file {path} does not exist.")
     try:
         array = np.load(path, allow_pickle=False)
     except ValueError as err:
-        raise ValueError(f"{path} is not a plain .npy array ({err}).") from None
+        raise ConfigError(f"{path} is not a plain .npy array ({err}).") from None
     if not isinstance(array, np.ndarray):
-        raise ValueError(f"{path} holds several arrays (.npz); give one (N, C, T, J, E) .npy array.")
+        raise ConfigError(f"{path} holds several arrays (.npz); give one (N, C, T, J, E) .npy array.")
     return array

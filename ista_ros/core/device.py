@@ -27,8 +27,8 @@ def resolve_device(device: str = "auto", cuda_index: int | None = None) -> torch
         raise ConfigError(f"device '{device}' is unknown; use auto, cpu, cuda or cuda:N.")
     if not torch.cuda.is_available():
         raise ConfigError(f"device '{device}' was asked for but CUDA is not available here; use cpu or auto.")
-    index = int(device[5:]) if ":" in device else (cuda_index or 0)
-    if index >= torch.cuda.device_count():
-        raise ConfigError(f"device cuda:{index} was asked for but this machine has "
-                          f"{torch.cuda.device_count()} CUDA device(s); use cuda:0 to cuda:{torch.cuda.device_count() - 1}.")
+    index, count = int(device[5:]) if ":" in device else (cuda_index or 0), torch.cuda.device_count()
+    if index >= count:
+        raise ConfigError(f"device cuda:{index} was asked for but this machine has {count} CUDA device(s); "
+                          f"use cuda:0 to cuda:{count - 1}.")
     return torch.device("cuda", index)

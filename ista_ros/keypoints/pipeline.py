@@ -25,7 +25,8 @@ HAND_TIE_MAX_COST = 1.0  # hand wrist to body wrist, in hand sizes
 
 
 @dataclass
-class Skeleton:
+class DetectedSkeleton:
+    """One tracked body or hand in one camera frame, in 3D."""
     id: str
     kind: str              # "person", "left_hand" or "right_hand" (Skeleton.msg kinds)
     layout: str
@@ -46,7 +47,7 @@ class KeypointPipeline:
         self._last_stamp = float("-inf")
 
     def process(self, rgb: np.ndarray, stamp_s: float, intrinsics: Intrinsics | None = None,
-                depth_m: np.ndarray | None = None) -> list[Skeleton]:
+                depth_m: np.ndarray | None = None) -> list[DetectedSkeleton]:
         if stamp_s < self._last_stamp:  # time went back (a looping recording): start over
             self.bodies.tracks.clear()
             self.hands.tracks.clear()
@@ -66,13 +67,13 @@ class KeypointPipeline:
             joints, conf = self._body(lift(body.uv, body.world, k, depth_m), body.confidence,
                                       [(side, hand_xyz[h], hands[h].confidence)
                                        for h, (tb, side) in ties.items() if tb == b])
-            skeletons.append(Skeleton(body_id, "person", self.body_layout, joints, conf))
+            skeletons.append(DetectedSkeleton(body_id, "person", self.body_layout, joints, conf))
         for h, (hand, hand_id) in enumerate(zip(hands, hand_ids)):
             joints = convert(hand_xyz[h], "hand21", self.hand_layout)
             conf = convert(hand.confidence[:, None], "hand21", self.hand_layout)[:, 0]
             side = ties[h][1] if h in ties else hand.handedness
-            skeletons.append(Skeleton(self._hand_names.get(hand_id, hand_id), f"{side}_hand",
-                                      self.hand_layout, joints, conf))
+            skeletons.append(DetectedSkeleton(self._hand_names.get(hand_id, hand_id), f"{side}_hand",
+                                              self.hand_layout, joints, conf))
         self.timings = {**{f"detect_{stage}": v for stage, v in self.detector.timings.items()},
                         "detect": detected - start, "track_lift": time.perf_counter() - detected}
         return skeletons

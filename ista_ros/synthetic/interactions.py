@@ -23,6 +23,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ista_ros.errors import ConfigError
+
 CLASS_NAMES = (
     "handshake", "hug", "push", "punch", "kick",
     "point at", "wave at", "hand over", "approach", "walk apart",
@@ -578,7 +580,7 @@ def _interaction(class_id, rng, steps, fps, bodies, variation):
 
 def _check_class(class_id):
     if not 0 <= int(class_id) < len(CLASS_NAMES):
-        raise ValueError(f"class id {class_id} is not one of 0..{len(CLASS_NAMES) - 1} ({', '.join(CLASS_NAMES)}).")
+        raise ConfigError(f"class id {class_id} is not one of 0..{len(CLASS_NAMES) - 1} ({', '.join(CLASS_NAMES)}).")
     return int(class_id)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ista_ros.core.window import valid_frame_count
+from ista_ros.errors import ConfigError
 
 COLOURS = ["tab:blue", "tab:red", "tab:green", "tab:orange"]
 
@@ -79,7 +80,7 @@ def run(args) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for index in args.index:
         if not 0 <= index < len(split.data):
-            raise ValueError(f"sample index {index} is outside 0-{len(split.data) - 1}.")
+            raise ConfigError(f"sample index {index} is outside 0-{len(split.data) - 1}.")
         sample = np.asarray(split.data[index], dtype=np.float32)
         valid = max(valid_frame_count(sample), 1)
         label = "" if split.labels is None else meta.class_names[int(split.labels[index])]
