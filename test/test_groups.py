@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 
 from ista_ros.core.buffer import Observation, SkeletonBuffer
-from ista_ros.core.groups import (INTERACTION_RADIUS, Entity, GroupSettings, GroupTracker, group_id,
-                                  tied_body)
+from ista_ros.core.groups import INTERACTION_RADIUS, Entity, GroupSettings, GroupTracker, group_id, tied_body
 
 PEOPLE = ["person", "person"]
 HANDS = ["left_hand", "right_hand", "object"]

@@ -47,12 +47,13 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from ista_ros.core.buffer import EntityHistory
 from ista_ros.core.entities import Candidate, choose, fits
+from ista_ros.errors import ConfigError
 
 INTERACTION_RADIUS = 3.6  # m; see the module docstring
 HAND_RADIUS = 1.25  # m
@@ -104,11 +105,13 @@ class GroupSettings:
 
     def __post_init__(self):
         if self.radius <= 0 or self.hand_radius <= 0:
-            raise ValueError(f"the group radii must be positive, got radius={self.radius} and hand_radius={self.hand_radius}.")
+            raise ConfigError(f"the group radii must be positive, got radius={self.radius} "
+                              f"and hand_radius={self.hand_radius}.")
         if self.leave_factor < 1.0:
-            raise ValueError(f"leave_factor must be at least 1 (a group ends farther out than it forms), got {self.leave_factor}.")
+            raise ConfigError("leave_factor must be at least 1 (a group ends farther out than it forms), "
+                              f"got {self.leave_factor}.")
         if self.recent_seconds <= 0 or self.max_groups < 1:
-            raise ValueError("recent_seconds must be positive and max_groups at least 1.")
+            raise ConfigError("recent_seconds must be positive and max_groups at least 1.")
 
 
 def group_id(entity_ids) -> str:
@@ -146,7 +149,7 @@ class GroupTracker:
         by_id = {e.id: e for e in entities}
         free = dict(by_id)
         kept = [members for members in self._kept(by_id) if self._take(members, free)]
-        formed = [members for members in self._formed(free) if self._take(members, free)]
+        formed = [members for members in self._formed(free) if self._take(members, free, self._fits)]
         grown = [self._grow(members, free) for members in kept + formed]
         full = [self._group(members) for members in grown]
         rank = {g.id: (g.spread / self.settings.leave_factor if g.id in self.groups else g.spread) for g in full}
@@ -195,8 +198,7 @@ class GroupTracker:
         else:
             pairs = [(a, b) for a, b in itertools.combinations(free.values(), 2)
                      if self._distances(a, b) <= self.settings.radius]
-        pairs.sort(key=self._pair_order)
-        return [list(pair) for pair in pairs if self._fits(list(pair))]
+        return [list(pair) for pair in sorted(pairs, key=self._pair_order)]
 
     def _pair_order(self, pair: tuple[Entity, Entity]) -> tuple:
         """Hands tied to the same body first, then the nearest."""
@@ -227,9 +229,9 @@ class GroupTracker:
         return choose(candidates, self.slot_kinds, "closest", previous.entity_ids if previous else None)
 
     @staticmethod
-    def _take(members: list[Entity], free: dict[str, Entity]) -> bool:
-        """Claim the members if all are still free."""
-        if not all(m.id in free for m in members):
+    def _take(members: list[Entity], free: dict[str, Entity], fits=None) -> bool:
+        """Claim the members if all are still free (and ``fits(members)``, when given)."""
+        if not all(m.id in free for m in members) or (fits is not None and not fits(members)):
             return False
         for m in members:
             del free[m.id]
@@ -241,26 +243,30 @@ class GroupTracker:
         return Group(group_id(m.id for m in members), self._slots(members), spread)
 
 
-@dataclass
 class _Distances:
-    """Median distance between two entities' centres over the recent frames both were seen in."""
-    entities: list[Entity]
-    recent_seconds: float
-    cache: dict = field(default_factory=dict)
+    """Median distance between two entities' centres over the recent frames both were seen
+    in (inf when there is none), for all pairs at once."""
 
-    def __post_init__(self):
-        newest = max((int(e.stamps[-1]) for e in self.entities), default=0)
-        self.since = newest - int(round(self.recent_seconds * 1e9))
+    def __init__(self, entities: list[Entity], recent_seconds: float):
+        self.index = {e.id: i for i, e in enumerate(entities)}
+        if not entities:
+            return
+        since = max(int(e.stamps[-1]) for e in entities) - int(round(recent_seconds * 1e9))
+        recent = [e.stamps >= since for e in entities]
+        stamps = np.unique(np.concatenate([e.stamps[keep] for e, keep in zip(entities, recent)]))
+        grid = np.full((len(entities), len(stamps), entities[0].centres.shape[-1]), np.nan)
+        for i, (e, keep) in enumerate(zip(entities, recent)):
+            grid[i, np.searchsorted(stamps, e.stamps[keep])] = e.centres[keep]
+        self.medians = _nan_median(np.linalg.norm(grid[:, None] - grid[None], axis=-1))
 
     def __call__(self, a: Entity, b: Entity) -> float:
-        key = (a.id, b.id) if a.id < b.id else (b.id, a.id)
-        if key not in self.cache:
-            self.cache[key] = self._median(a, b)
-        return self.cache[key]
+        return float(self.medians[self.index[a.id], self.index[b.id]])
 
-    def _median(self, a: Entity, b: Entity) -> float:
-        _, ia, ib = np.intersect1d(a.stamps, b.stamps, assume_unique=True, return_indices=True)
-        recent = a.stamps[ia] >= self.since
-        if not recent.any():
-            return float("inf")
-        return float(np.median(np.linalg.norm(a.centres[ia[recent]] - b.centres[ib[recent]], axis=-1)))
+
+def _nan_median(values: np.ndarray) -> np.ndarray:
+    """Median over the last axis ignoring NaN; inf where all are NaN (np.nanmedian warns there)."""
+    count = np.sum(~np.isnan(values), axis=-1, keepdims=True)
+    ordered = np.sort(np.where(np.isnan(values), np.inf, values), axis=-1)
+    low = np.take_along_axis(ordered, np.maximum(count - 1, 0) // 2, axis=-1)
+    high = np.take_along_axis(ordered, count // 2, axis=-1)
+    return np.where(count > 0, (low + high) / 2, np.inf)[..., 0]
