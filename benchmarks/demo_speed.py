@@ -60,7 +60,7 @@ def main():
     print(f"machine: {date.today()} | {platform.processor() or 'cpu'} | {args.threads} torch threads | "
           f"load average {os.getloadavg()[0]:.1f} | torch {torch.__version__}")
     print(f"model: {args.weights}: {sum(p.numel() for p in loaded.model.parameters()) / 1e6:.2f} M parameters, "
-          f"input {(loaded.config.num_channels, loaded.config.num_frames, loaded.config.num_joints, loaded.config.num_persons)}, "
+          f"input {loaded.config.input_shape}, "
           f"windows of {args.window_seconds} s\n")
     print("| precision | wall ms p50 | wall ms p90 | windows/s (wall p50) | CPU ms/window p50 | windows/s lower bound (1/CPU) |")
     print("|---|---|---|---|---|---|")

@@ -88,7 +88,7 @@ def variants(model: ISTANet, device: str):
 def train_throughput(model: ISTANet, device: torch.device, batch: int, precision: str, iters: int) -> float:
     model = model.train().to(device)
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, nesterov=True)
-    x = torch.randn(batch, *sample_shape_of(model), device=device)
+    x = torch.randn(batch, *model.cfg.input_shape, device=device)
     y = torch.randint(0, model.cfg.num_classes, (batch,), device=device)
     dtype = torch.bfloat16 if precision == "bf16" else None
 
@@ -102,11 +102,6 @@ def train_throughput(model: ISTANet, device: torch.device, batch: int, precision
     median = statistics.median(timings_ms(step, device, iters, warmup=2))
     model.eval()
     return batch / median * 1e3
-
-
-def sample_shape_of(model: ISTANet):
-    cfg = model.cfg
-    return (cfg.num_channels, cfg.num_frames, cfg.num_joints, cfg.num_persons)
 
 
 def main():
@@ -125,7 +120,7 @@ def main():
     gpu = device.type == "cuda"
     batch_sizes = [int(b) for b in (args.batch_sizes or ("1,256" if gpu else "1,8")).split(",")]
     iters = args.iters or (50 if gpu else 5)
-    shape = sample_shape_of(model)
+    shape = model.cfg.input_shape
     gflops = flops_per_sample(model, shape) / 1e9
 
     print(f"machine: {machine_line(device)}")

@@ -41,8 +41,7 @@ def measure(config: str, iters: int, device: str, entities: int, node, publisher
     meta = meta_from_yaml(read_yaml(ROOT / config), cfg)  # sbu15 models get the ntu25 stream mapped
     engine = InferenceEngine(ISTANet(cfg), device=device)
     engine.warm_up()
-    rec = LiveRecognizer(meta, (cfg.num_channels, cfg.num_frames, cfg.num_joints, cfg.num_persons),
-                         engine.predict, Settings(window_seconds=3.0))
+    rec = LiveRecognizer(meta, cfg.input_shape, engine.predict, Settings(window_seconds=3.0))
     rng = np.random.default_rng(0)
     frames = sequence_frames(stream(90 + iters, entities, rng), ids=[f"p{e}" for e in range(entities)])
     times = {stage: [] for stage in ("callback", "window", "inference", "publish")}

@@ -26,7 +26,7 @@ def measure(run: str, batch: int, seed: int) -> dict:
     cfg = load_recipe(REPO / "config" / "train" / f"{run}.yaml").model_args
     torch.manual_seed(seed)
     model = ISTANet(cfg)
-    shape = (batch, cfg.num_channels, cfg.num_frames, cfg.num_joints, cfg.num_persons)
+    shape = (batch, *cfg.input_shape)
     x = torch.cumsum(torch.randn(shape) * 0.1, dim=2) + torch.randn(batch, cfg.num_channels, 1, 1, cfg.num_persons)
     with torch.no_grad():
         model.train()

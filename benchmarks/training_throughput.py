@@ -24,7 +24,7 @@ def throughput(run: str, batch: int, device: torch.device, amp: bool, steps: int
     model = ISTANet(cfg).to(device).train()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
     loss_fn = LabelSmoothingCrossEntropy(0.1)
-    x = torch.randn(batch, cfg.num_channels, cfg.num_frames, cfg.num_joints, cfg.num_persons, device=device)
+    x = torch.randn(batch, *cfg.input_shape, device=device)
     y = torch.randint(0, cfg.num_classes, (batch,), device=device)
 
     def step():

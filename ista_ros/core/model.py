@@ -72,6 +72,11 @@ class ModelConfig:
     def num_tokens(self) -> int:
         return math.prod(self.grid)
 
+    @property
+    def input_shape(self) -> tuple[int, int, int, int]:
+        """(C, T, J, E) of one sample: what the model takes, less the batch dimension."""
+        return (self.num_channels, self.num_frames, self.num_joints, self.num_persons)
+
 
 def tokenize(x: torch.Tensor, window_size: tuple[int, int, int]) -> torch.Tensor:
     """(N, C, T, J, E) -> (N, C, Tw, Jw*Ew, U) interactive spatiotemporal tokens."""

@@ -129,9 +129,7 @@ class RecognizerNode(Node):
                                       cuda_graph=params.cuda_graph)
         if self.engine.device.type == "cpu" and params.cpu_threads > 0:
             torch.set_num_threads(params.cpu_threads)  # on a busy CPU, 1 thread is several times faster (BENCHMARKS.md)
-        cfg = loaded.config
-        input_shape = (cfg.num_channels, cfg.num_frames, cfg.num_joints, cfg.num_persons)
-        self.recognizer = LiveRecognizer(loaded.meta, input_shape, self.engine.predict, settings,
+        self.recognizer = LiveRecognizer(loaded.meta, loaded.config.input_shape, self.engine.predict, settings,
                                          input_axes=params.input_axes)
         self.engine.warm_up()
         return loaded

@@ -17,7 +17,8 @@ from pathlib import Path
 from rclpy.node import Node
 from rclpy.serialization import deserialize_message, serialize_message
 
-from ista_ros.nodes.spin import run_node
+from ista_ros.errors import ConfigError
+from ista_ros.ros.spin import run_node
 
 DISCOVERY_PERIOD_S = 0.5
 
@@ -35,7 +36,9 @@ def typestore():
     """A rosbags type store of the ROS 2 standard messages plus ista_ros's own."""
     from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
-    store = get_typestore(Stores.ROS2_KILTED)
+    # The standard messages of the distribution running (ROS_DISTRO: set by a ROS install's
+    # setup.bash, and by the project's venv); the newest definitions for an unknown one.
+    store = get_typestore(getattr(Stores, f"ROS2_{os.environ.get('ROS_DISTRO', '').upper()}", Stores.LATEST))
     types = {}
     for path in sorted(message_definitions().glob("*.msg")):
         types.update(get_types_from_msg(path.read_text(), f"ista_ros/msg/{path.stem}"))
@@ -57,7 +60,7 @@ class BagWriter:
 
         path = Path(path)
         if path.exists():
-            raise ValueError(f"bag {path} already exists; give a new directory name.")
+            raise ConfigError(f"bag {path} already exists; give a new directory name.")
         self._store = typestore()
         self._writer = Writer(path, version=9, storage_plugin=StoragePlugin.MCAP)
         self._writer.open()
@@ -89,18 +92,18 @@ def read_bag(path, type_name: str, topic: str | None = None):
 
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"bag {path} does not exist.")
+        raise ConfigError(f"bag {path} does not exist.")
     cls = message_class(type_name)
     try:
         reader = Reader(path)
         reader.open()
     except (ReaderError, OSError) as err:
-        raise ValueError(f"{path} is not a readable rosbag2 bag ({err}).") from None
+        raise ConfigError(f"{path} is not a readable rosbag2 bag ({err}).") from None
     try:
         connections = [c for c in reader.connections if c.msgtype == type_name and topic in (None, c.topic)]
         if not connections:
             found = ", ".join(sorted({f"{c.topic} ({c.msgtype})" for c in reader.connections})) or "nothing"
-            raise ValueError(f"bag {path} has no {type_name} messages{f' on {topic}' if topic else ''}; it holds {found}.")
+            raise ConfigError(f"bag {path} has no {type_name} messages{f' on {topic}' if topic else ''}; it holds {found}.")
         for connection, time_ns, raw in reader.messages(connections=connections):
             yield time_ns, deserialize_message(raw, cls)
     finally:
@@ -113,7 +116,7 @@ class RecorderNode(Node):
         self.writer = None  # destroy_node runs even when construction fails
         bag = bag or self.declare_parameter("bag", "").value
         if not bag:
-            raise ValueError("no output bag given: set the parameter 'bag' to a new directory.")
+            raise ConfigError("no output bag given: set the parameter 'bag' to a new directory.")
         wanted = topics or self.declare_parameter("topics", ["skeletons", "action"]).value
         self.wanted = {self.resolve_topic_name(t) for t in wanted}
         self.writer = BagWriter(bag)

@@ -38,7 +38,7 @@ def run(args) -> None:
     print(f"wrote {args.out}: {loaded.config.num_classes} classes, layout {meta.layout}")
     if args.torchscript:
         cfg = loaded.config
-        example = torch.zeros(1, cfg.num_channels, cfg.num_frames, cfg.num_joints, cfg.num_persons)
+        example = torch.zeros(1, *cfg.input_shape)
         with torch.no_grad():
             traced = torch.jit.trace(loaded.model.eval(), example)
         traced.save(args.torchscript)
