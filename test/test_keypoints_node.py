@@ -81,6 +81,13 @@ def test_keypoints_node_across_processes(ros, spawn):
     z = [p.z for s in with_depth.skeletons if s.kind == "person" for p in s.joints]
     assert np.median(z) == pytest.approx(2.5, abs=0.01)
 
+    # An unreadable depth image: one warning, and the colour frame still gives skeletons.
+    depth_pub.publish(_image(np.zeros((480, 640, 2), np.uint8), "yuv422", 104))
+    ros.spin_for(0.5)
+    without_depth = answer_to(bgr, "bgr8", 104)
+    assert without_depth is not None and any(s.kind == "person" for s in without_depth.skeletons), child.output()
+    assert child.wait_for_output("going on without depth", 5)
+
     gray = np.ascontiguousarray(rgb(NO_PERSON)[..., 0])
     empty = answer_to(gray, "mono8", 200)
     assert empty is not None and list(empty.skeletons) == []

@@ -134,8 +134,12 @@ class KeypointsNode(Node):
         depth = self._depth
         if depth is None or abs(stamp_ns(depth.header.stamp) - stamp_ns(header.stamp)) * 1e-9 > self.depth_tolerance:
             return None
-        metres = to_metres(depth.encoding, depth.height, depth.width, depth.step, depth.data,
-                           bool(depth.is_bigendian))
+        try:
+            metres = to_metres(depth.encoding, depth.height, depth.width, depth.step, depth.data,
+                               bool(depth.is_bigendian))
+        except ImageError as err:  # the colour frame still gives skeletons, sized from the intrinsics
+            self.get_logger().warning(f"{err}; going on without depth", throttle_duration_sec=WARN_PERIOD_S)
+            return None
         if metres.shape != (height, width):
             import cv2
             metres = cv2.resize(metres, (width, height), interpolation=cv2.INTER_NEAREST)

@@ -43,6 +43,11 @@ def spin_nodes(factories: Sequence[NodeFactory], args: list[str] | None = None,
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except Exception:
+        if rclpy.ok():
+            raise
+        # else a signal shut the context down while the executor was inside rcl (an RCLError
+        # "context is not valid"): that is a normal end, not an error
     finally:
         executor.shutdown()
         for node in reversed(nodes):
