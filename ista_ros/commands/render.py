@@ -17,7 +17,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ista_ros.errors import ConfigError
+from ista_ros.errors import ConfigError, UserError
 
 SKELETON_ARRAY = "ista_ros/msg/SkeletonArray"
 ACTION_ARRAY = "ista_ros/msg/InteractionActionArray"
@@ -78,8 +78,8 @@ def read_labels(bag, actions_topic: str, action_topic: str) -> list[TimedLabels]
         try:
             timed = [TimedLabels(stamp_ns(msg.header.stamp), (arrival - stamp_ns(msg.header.stamp)) / 1e6,
                                  labels_from(msg)) for arrival, msg in read_bag(bag, type_name, topic)]
-        except ConfigError:
-            continue  # not in this bag
+        except UserError:
+            continue  # not in this bag (the bag itself was read by the scan before)
         return sorted(timed, key=lambda labels: labels.stamp_ns)
     raise ConfigError(f"bag {bag} holds no actions to show (no InteractionActionArray on '{actions_topic}', no "
                       f"InteractionAction on '{action_topic}'); name the topics with --actions-topic or "
@@ -144,20 +144,27 @@ def render_bag(bag, out, skeletons_topic: str = "skeletons", actions_topic: str 
     fps = fps or frame_rate(stamps, out.suffix.lower() == ".gif")
     camera = Camera.with_fov(*size, fov_deg) if fov_deg else Camera.fitting(corners, *size)
     first = int(stamps.min())
-    count = int((stamps.max() - first) * fps / 1e9) + 1
-    frames = skeleton_frames(bag, skeletons_topic, axes)
-    current = next(frames)
-    upcoming = next(frames, None)
-    newest = -1  # index of the newest labels at or before the shown skeletons
-    with VideoRenderer(out, fps, camera, total=count, title=Path(bag).name, progress=progress) as video:
-        for k in range(count):
-            time_ns = first + round(k * 1e9 / fps)
-            while upcoming is not None and upcoming[0] <= time_ns:
-                current, upcoming = upcoming, next(frames, None)
-            stamp, entities = current
-            while newest + 1 < len(labels) and labels[newest + 1].stamp_ns <= stamp:
-                newest += 1
-            shown = labels[newest] if newest >= 0 and stamp - labels[newest].stamp_ns <= STALE_S * 1e9 else None
+    count = int((stamps.max() - first) * fps / 1e9 + 1e-3) + 1  # stamps rounded to the ns: not a frame short
+    times = [first + round(k * 1e9 / fps) for k in range(count)]
+    with VideoRenderer(out, fps, camera, total=len(times), title=Path(bag).name, progress=progress) as video:
+        for stamp, entities, shown in paired(skeleton_frames(bag, skeletons_topic, axes), labels, times):
             video.add(entities, shown.groups if shown else (), shown.latency_ms if shown else None,
                       (stamp - first) / 1e9)
     return out, video.frames
+
+
+def paired(frames: Iterator[tuple[int, list]], labels: list[TimedLabels], times: list[int]):
+    """For each video time (ns), the newest ``frames`` (stamp, entities) captured by then and
+    the newest ``labels`` at or before their stamp (None when there are none, or older than
+    STALE_S): (stamp, entities, labels or None)."""
+    current = next(frames)
+    upcoming = next(frames, None)
+    newest = -1
+    for time_ns in times:
+        while upcoming is not None and upcoming[0] <= time_ns:
+            current, upcoming = upcoming, next(frames, None)
+        stamp, entities = current
+        while newest + 1 < len(labels) and labels[newest + 1].stamp_ns <= stamp:
+            newest += 1
+        fresh = newest >= 0 and stamp - labels[newest].stamp_ns <= STALE_S * 1e9
+        yield stamp, entities, labels[newest] if fresh else None
