@@ -137,6 +137,16 @@ def test_no_interaction_and_no_truth_between_interactions_agree():
     assert GroupLabel("g", PAIR, "hug", 0.9).agrees() is None
 
 
+def test_hands_are_drawn_with_their_own_bones():
+    hand = np.zeros((21, 3))
+    hand[1:] = [[0.02 * (f - 2), -0.02 * k, 0.0] for f in range(5) for k in range(1, 5)]  # fingers fan up
+    hand += [0.0, 0.0, 0.5]
+    pose = EntityPose("right_hand", hand, layout="hand21")
+    image = draw_frame([pose], [GroupLabel("h", ("right_hand",), "pour", 0.6)], CAMERA)
+    joints, bones = drawn_in(image, pose, group_colour("h"))
+    assert joints > 0.9 and bones > 0.9
+
+
 def test_ids_are_written_under_each_entity():
     people = pair_frame()
     image = draw_frame(people, [], CAMERA)

@@ -26,6 +26,7 @@ TEXT: Colour = (245, 245, 245)
 MUTED: Colour = (170, 170, 170)
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 BONE_M = 0.035  # drawn bone width, metres at the entity's depth
+HAND_BONE_M = 0.01  # the same for hands and other layouts without a whole body
 HEAD_M = 0.1  # drawn head radius, metres
 SHADOW_M = 0.3  # least half width of the shadow under a person, metres
 SHADOW: Colour = (38, 41, 49)
@@ -61,7 +62,8 @@ def draw_frame(entities: Sequence[EntityPose], groups: Sequence[GroupLabel] = ()
               for p in entities}
     projected = [p for p in (_project(pose, camera) for pose in entities) if p.shown.any()]
     for p in projected:
-        _draw_shadow(canvas, p, camera.focal)
+        if _whole_body(p.pose.layout):
+            _draw_shadow(canvas, p, camera.focal)
     for p in sorted(projected, key=lambda p: -p.depth):  # far first: near people in front
         _draw_skeleton(canvas, p, colour[p.pose.entity_id], camera.focal)
     boxes = {p.pose.entity_id: p.box() for p in projected}
@@ -88,6 +90,10 @@ def _shade(colour: Colour, factor: float) -> Colour:
     return tuple(int(c * factor) for c in colour)
 
 
+def _whole_body(layout: str) -> bool:
+    return get_layout(layout).head_and_feet() is not None
+
+
 def _draw_shadow(canvas: np.ndarray, p: _Projected, focal: float) -> None:
     """A lighter ellipse under the lowest joints: people stand on something."""
     x0, _, x1, y1 = p.box()
@@ -98,7 +104,8 @@ def _draw_shadow(canvas: np.ndarray, p: _Projected, focal: float) -> None:
 
 def _draw_skeleton(canvas: np.ndarray, p: _Projected, colour: Colour, focal: float) -> None:
     layout = get_layout(p.pose.layout)
-    width = int(np.clip(round(focal * BONE_M / p.depth), 2, 14))
+    bone_m = BONE_M if _whole_body(layout.name) else HAND_BONE_M
+    width = int(np.clip(round(focal * bone_m / p.depth), 2, 14))
     bones = [(a, b) for a, b in layout.bones
              if len(p.shown) == layout.num_joints and p.shown[a] and p.shown[b]]
     for thickness, tint in ((width + 3, BACKGROUND), (width, colour)):  # a dark rim parts crossing limbs
