@@ -24,8 +24,8 @@ import torch
 from ista_ros.core.checkpoint import load_checkpoint
 from ista_ros.core.engine import InferenceEngine
 from ista_ros.core.window import model_input
-from ista_ros.synthetic import interactions
 from ista_ros.demo.ship import SHIPPED_WEIGHTS
+from ista_ros.synthetic import interactions
 
 
 def live_windows(count: int, frames: int, seed: int = 0) -> list[np.ndarray]:
@@ -62,7 +62,8 @@ def main():
     print(f"model: {args.weights}: {sum(p.numel() for p in loaded.model.parameters()) / 1e6:.2f} M parameters, "
           f"input {loaded.config.input_shape}, "
           f"windows of {args.window_seconds} s\n")
-    print("| precision | wall ms p50 | wall ms p90 | windows/s (wall p50) | CPU ms/window p50 | windows/s lower bound (1/CPU) |")
+    print("| precision | wall ms p50 | wall ms p90 | windows/s (wall p50) | CPU ms/window p50 "
+          "| windows/s lower bound (1/CPU) |")
     print("|---|---|---|---|---|---|")
     for precision in ("fp32", "bf16"):
         engine = InferenceEngine(loaded.model, device="cpu", precision=precision)

@@ -118,7 +118,8 @@ def test_point_at_straightens_an_arm_towards_the_partner(seed):
 def test_wave_raises_a_hand_above_the_shoulders(seed):
     sample = exact(6, seed)
     mid = sample.shape[1] // 2
-    above = max(sample[1, mid, gen.HAND[s], e] - sample[1, mid, gen.SPINE_SHOULDER, e] for s in range(2) for e in range(2))
+    above = max(sample[1, mid, gen.HAND[s], e] - sample[1, mid, gen.SPINE_SHOULDER, e]
+                for s in range(2) for e in range(2))
     assert above > 0.1
 
 

@@ -8,8 +8,8 @@ import pytest
 from ista_ros.core.checkpoint import load_checkpoint
 from ista_ros.core.engine import InferenceEngine
 from ista_ros.core.window import model_input
-from ista_ros.synthetic import interactions
 from ista_ros.demo.ship import SHIPPED_WEIGHTS
+from ista_ros.synthetic import interactions
 
 MARGIN_POINTS = 10.0  # 150 fresh samples: the binomial spread at ~90 % is ~2.5 points
 

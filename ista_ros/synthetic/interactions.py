@@ -390,7 +390,7 @@ def _push(sc, bodies):
     a.lean = a.lean + 0.25 * hands
     b.lean = b.lean - 0.22 * recoil
     b.nod = b.nod - 0.25 * recoil
-    ja, jb = _skeleton(a, sc.fps), _skeleton(b, sc.fps)
+    jb = _skeleton(b, sc.fps)
     for side in (LEFT, RIGHT):
         front = 0.6 * jb[:, SHOULDER[side]] + 0.4 * _chest(jb) + 0.08 * _forward(b) - [0, 0.05, 0]
         a.reach[side] = (front, hands)
@@ -402,7 +402,8 @@ def _punch(sc, bodies):
     hits = (sc.phase(0.42),) if sc.rng.random() < 0.5 else (sc.phase(0.35), sc.phase(0.65))
     strike = sum(_pulse(sc.t, h - 0.09, h - 0.01, h + 0.02, h + 0.12) for h in hits)
     flinch = sum(_pulse(sc.t, h - 0.01, h + 0.04, h + 0.08, h + 0.25) for h in hits)
-    a, b = sc.people(bodies, -start / 2 + 0.1 * _ramp(sc.t, 0.05, 0.25), start / 2 + 0.08 * _ramp(sc.t, hits[0], hits[-1] + 0.2))
+    a, b = sc.people(bodies, -start / 2 + 0.1 * _ramp(sc.t, 0.05, 0.25),
+                     start / 2 + 0.08 * _ramp(sc.t, hits[0], hits[-1] + 0.2))
     for p in (a, b):
         sc.idle(p)
     guard = _pulse(sc.t, 0.03, 0.2, 0.85, 0.98)
@@ -423,7 +424,8 @@ def _kick(sc, bodies):
     start, leg = sc.u(0.9, 1.2), sc.side()
     peak = sc.phase(0.45)
     raise_leg = _pulse(sc.t, peak - 0.22, peak, peak + 0.05, peak + 0.25)
-    chamber = _pulse(sc.t, peak - 0.25, peak - 0.12, peak - 0.08, peak) + _pulse(sc.t, peak + 0.04, peak + 0.12, peak + 0.16, peak + 0.25)
+    chamber = (_pulse(sc.t, peak - 0.25, peak - 0.12, peak - 0.08, peak)
+               + _pulse(sc.t, peak + 0.04, peak + 0.12, peak + 0.16, peak + 0.25))
     doubled = _pulse(sc.t, peak, peak + 0.08, peak + 0.25, peak + 0.45)
     a, b = sc.people(bodies, -start / 2, start / 2 + 0.15 * _ramp(sc.t, peak, peak + 0.2))
     for p in (a, b):
@@ -544,7 +546,8 @@ class _Camera:
         """Scene joints (..., 3) -> Kinect camera space (x left, y up, z away from the camera)."""
         c, s = np.cos(self.axis), np.sin(self.axis)
         placed = world @ np.array([[c, 0, -s], [0, 1, 0], [s, 0, c]]) + [self.centre[0], 0, self.centre[1]]
-        view = np.array([np.cos(self.pitch) * np.sin(self.yaw), -np.sin(self.pitch), np.cos(self.pitch) * np.cos(self.yaw)])
+        view = np.array([np.cos(self.pitch) * np.sin(self.yaw), -np.sin(self.pitch),
+                         np.cos(self.pitch) * np.cos(self.yaw)])
         target = np.array([0.0, 1.0, 0.0])
         eye = target - self.distance * view
         right = _unit(np.cross(view, [0.0, 1.0, 0.0]))
@@ -666,7 +669,8 @@ def generate_stream(classes, rng, fps=FPS, variation=Variation(), gap_s=(0.4, 0.
         labels.append(np.full(steps, class_id))
     sequence = _sensor(np.concatenate(parts, axis=1), rng, replace(variation, dropout_rate=0.0))
     sequence = _stream_dropouts(sequence, rng, variation, len(classes))
-    return np.ascontiguousarray(sequence.transpose(3, 1, 2, 0), dtype=np.float32), np.concatenate(labels).astype(np.int64)
+    frames = np.ascontiguousarray(sequence.transpose(3, 1, 2, 0), dtype=np.float32)
+    return frames, np.concatenate(labels).astype(np.int64)
 
 
 def _blend(last, first, rng, fps, gap_s):

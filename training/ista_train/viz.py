@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ista_ros.core.layouts import LayoutError, get_layout
 from ista_ros.core.window import valid_frame_count
 from ista_ros.errors import ConfigError
 
@@ -13,15 +14,12 @@ COLOURS = ["tab:blue", "tab:red", "tab:green", "tab:orange"]
 
 
 def bones_of(layout_name: str | None, num_joints: int):
+    """The layout's bones; none (joints only) for an unknown layout or another joint count."""
     try:
-        from ista_ros.core.layouts import get_layout
-
         layout = get_layout(layout_name)
-        if layout.num_joints == num_joints:
-            return layout.bones
-    except (ImportError, ValueError):
-        pass
-    return ()  # unknown layout: joints only
+    except LayoutError:
+        return ()
+    return layout.bones if layout.num_joints == num_joints else ()
 
 
 def draw(ax, frame: np.ndarray, bones, entity_kinds, limits) -> None:
@@ -47,7 +45,7 @@ def render(sample: np.ndarray, bones, entity_kinds, title: str, frames: list[int
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    present = sample[:, :, :, :].reshape(sample.shape[0], -1)
+    present = sample.reshape(sample.shape[0], -1)
     present = present[:, np.any(present != 0, axis=0)]
     limits = [(lo - 0.05 * (hi - lo + 1e-6), hi + 0.05 * (hi - lo + 1e-6))
               for lo, hi in zip(present.min(1), present.max(1))]
