@@ -108,14 +108,15 @@ def _draw_skeleton(canvas: np.ndarray, p: _Projected, colour: Colour, focal: flo
     width = int(np.clip(round(focal * bone_m / p.depth), 2, 14))
     bones = [(a, b) for a, b in layout.bones
              if len(p.shown) == layout.num_joints and p.shown[a] and p.shown[b]]
+    fixed = [tuple(point) for point in np.rint(p.pixels * (1 << SUBPIXEL_BITS)).astype(int).tolist()]
     for thickness, tint in ((width + 3, BACKGROUND), (width, colour)):  # a dark rim parts crossing limbs
         for a, b in bones:
-            cv2.line(canvas, _fixed(p.pixels[a]), _fixed(p.pixels[b]), tint, thickness, cv2.LINE_AA, SUBPIXEL_BITS)
+            cv2.line(canvas, fixed[a], fixed[b], tint, thickness, cv2.LINE_AA, SUBPIXEL_BITS)
     joint = lighter(colour)
-    for point in p.pixels[p.shown]:
-        cv2.circle(canvas, _fixed(point), (width // 2 + 1) << SUBPIXEL_BITS, joint, -1, cv2.LINE_AA, SUBPIXEL_BITS)
+    for index in np.flatnonzero(p.shown):
+        cv2.circle(canvas, fixed[index], (width // 2 + 1) << SUBPIXEL_BITS, joint, -1, cv2.LINE_AA, SUBPIXEL_BITS)
     if "head" in layout.joints and len(p.shown) == layout.num_joints and p.shown[layout.index("head")]:
-        head = _fixed(p.pixels[layout.index("head")])
+        head = fixed[layout.index("head")]
         radius = int(np.clip(focal * HEAD_M / p.depth, 4, 80) * (1 << SUBPIXEL_BITS))
         cv2.circle(canvas, head, radius, _shade(colour, 0.45), -1, cv2.LINE_AA, SUBPIXEL_BITS)
         cv2.circle(canvas, head, radius, colour, max(2, width // 2), cv2.LINE_AA, SUBPIXEL_BITS)
@@ -174,7 +175,7 @@ def _candidates(anchor: Box, size: tuple[int, int], image: tuple[int, int], gap:
             scored.append((distance + abs(side) * w * 0.6 + penalty, x, y))
     places = []
     for _, x, y in sorted(scored):
-        x, y = int(np.clip(x, 0, max(0, width - w))), int(np.clip(y, 0, max(0, height - h)))
+        x, y = int(min(max(x, 0), max(0, width - w))), int(min(max(y, 0), max(0, height - h)))
         if (x, y, x + w, y + h) not in places:
             places.append((x, y, x + w, y + h))
     return places
