@@ -94,7 +94,7 @@ class Camera:
 
     @classmethod
     def fitting(cls, points: np.ndarray, width: int = 640, height: int = 480, margin: float = 0.08,
-                headroom: float = 0.12, max_fov_deg: float = 120.0) -> Camera:
+                headroom: float = 0.12, max_fov_deg: float = 140.0) -> Camera:
         """A camera at the same place and turned the same way as the one the ``points`` (..., 3)
         were seen by, framing all of them: a crop of that camera's view, with at most
         ``max_fov_deg`` across. ``margin``: the share of the picture left free on each side;
