@@ -16,6 +16,7 @@ COMMANDS = [
     "ista_ros.commands.run",
     "ista_ros.commands.play",
     "ista_ros.commands.record",
+    "ista_ros.commands.reindex",
     "ista_ros.commands.render",
     "ista_ros.commands.introspect",
 ]

@@ -1,4 +1,6 @@
-"""`ista-ros record`: write topics to a rosbag2 MCAP bag until Ctrl-C (the recorder node)."""
+"""`ista-ros record`: write topics to a rosbag2 MCAP bag until Ctrl-C, SIGTERM or SIGHUP
+(the recorder node). What was received is on disk within half a second, so a killed
+recorder loses at most that; `ista-ros reindex` makes such a bag whole again."""
 from __future__ import annotations
 
 
@@ -11,7 +13,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ista_ros.nodes.recorder import RecorderNode
-    from ista_ros.nodes.spin import run_node
+    from ista_ros.nodes.recorder import RecorderNode, closing_on_signals
+    from ista_ros.ros.spin import run_node
 
-    return run_node(lambda: RecorderNode(bag=args.bag, topics=args.topics), "ista-ros record", [])
+    return run_node(closing_on_signals(lambda: RecorderNode(bag=args.bag, topics=args.topics)), "ista-ros record", [])

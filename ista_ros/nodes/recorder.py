@@ -1,78 +1,45 @@
 """Recorder node: writes topics to a rosbag2 MCAP bag (rosbags, pure Python), and the bag
-helpers the player shares.
+reading the player and the tools share.
 
-Messages are recorded as the serialized bytes that arrived (no conversion), stamped
-with their arrival time, like ``ros2 bag record``. A topic's type is taken from the ROS
-graph, so topics that appear later are recorded from when they appear.
+Messages are recorded as the serialized bytes that arrived (no conversion), stamped with
+their arrival time, like ``ros2 bag record``. A topic is subscribed once it has a
+publisher, with the publishers' QoS (best effort unless every publisher is reliable,
+transient local only if every one is), which the bag keeps as their offered QoS. A topic
+whose type is not installed here, or has no message definition, is skipped with a warning.
+
+What survives the end of a recording (ista_ros.bags): the bag is closed on SIGINT, SIGTERM
+and SIGHUP (a closed terminal or SSH session); every ``FLUSH_PERIOD_S`` (0.5 s) what was
+received is written to disk and fsynced, so a SIGKILL or a power cut loses at most that
+much; ``ista-ros reindex BAG`` then makes such a bag whole again, and the player reads it
+as it is.
 
 Parameters: bag (output directory, required), topics (default ["skeletons", "action"]).
 """
 from __future__ import annotations
 
 import importlib
-import os
+import signal
 import sys
 from pathlib import Path
+from typing import Callable, Iterator
 
+import rclpy
 from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.serialization import deserialize_message, serialize_message
 
-from ista_ros.errors import ConfigError
+from ista_ros.bags import FLUSH_PERIOD_S, METADATA_FILE, MAGIC, BagError, BagWriter, McapScan, mcap_files
+from ista_ros.ros.params import declare
 from ista_ros.ros.spin import run_node
 
 DISCOVERY_PERIOD_S = 0.5
-
-
-def message_definitions() -> Path:
-    """The directory of ista_ros's .msg files: installed (share/ista_ros/msg) or in the sources."""
-    prefixes = [p for p in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep) if p] + [sys.prefix]
-    for prefix in prefixes:
-        if (Path(prefix) / "share/ista_ros/msg/SkeletonArray.msg").is_file():
-            return Path(prefix) / "share/ista_ros/msg"
-    return Path(__file__).resolve().parents[2] / "msg"
-
-
-def typestore():
-    """A rosbags type store of the ROS 2 standard messages plus ista_ros's own."""
-    from rosbags.typesys import Stores, get_types_from_msg, get_typestore
-
-    # The standard messages of the distribution running (ROS_DISTRO: set by a ROS install's
-    # setup.bash, and by the project's venv); the newest definitions for an unknown one.
-    store = get_typestore(getattr(Stores, f"ROS2_{os.environ.get('ROS_DISTRO', '').upper()}", Stores.LATEST))
-    types = {}
-    for path in sorted(message_definitions().glob("*.msg")):
-        types.update(get_types_from_msg(path.read_text(), f"ista_ros/msg/{path.stem}"))
-    store.register(types)
-    return store
+QUEUE_DEPTH = 100
 
 
 def message_class(type_name: str):
     """The rclpy class of a type name such as ``ista_ros/msg/SkeletonArray``."""
     package, _, name = type_name.split("/")
     return getattr(importlib.import_module(f"{package}.msg"), name)
-
-
-class BagWriter:
-    """An MCAP bag being written; ``write(topic, type_name, raw_bytes, time_ns)``."""
-
-    def __init__(self, path):
-        from rosbags.rosbag2 import StoragePlugin, Writer
-
-        path = Path(path)
-        if path.exists():
-            raise ConfigError(f"bag {path} already exists; give a new directory name.")
-        self._store = typestore()
-        self._writer = Writer(path, version=9, storage_plugin=StoragePlugin.MCAP)
-        self._writer.open()
-        self._connections = {}
-
-    def write(self, topic: str, type_name: str, raw: bytes, time_ns: int) -> None:
-        if topic not in self._connections:
-            self._connections[topic] = self._writer.add_connection(topic, type_name, typestore=self._store)
-        self._writer.write(self._connections[topic], time_ns, bytes(raw))
-
-    def close(self) -> None:
-        self._writer.close()
 
 
 def write_bag(path, messages) -> None:
@@ -86,67 +53,184 @@ def write_bag(path, messages) -> None:
         writer.close()
 
 
-def read_bag(path, type_name: str, topic: str | None = None):
-    """Yield ``(time_ns, rclpy message)`` of type ``type_name`` (from ``topic`` if given)."""
-    from rosbags.rosbag2 import Reader, ReaderError
+# ---------------------------------------------------------------------------- reading
+class Bag:
+    """A bag to read. One its recorder never closed (no metadata.yaml, or an MCAP file
+    without its end) is read as far as its messages are whole: ``recovered`` is then True."""
 
-    path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"bag {path} does not exist.")
-    cls = message_class(type_name)
-    try:
-        reader = Reader(path)
-        reader.open()
-    except (ReaderError, OSError) as err:
-        raise ConfigError(f"{path} is not a readable rosbag2 bag ({err}).") from None
-    try:
-        connections = [c for c in reader.connections if c.msgtype == type_name and topic in (None, c.topic)]
-        if not connections:
-            found = ", ".join(sorted({f"{c.topic} ({c.msgtype})" for c in reader.connections})) or "nothing"
-            raise ConfigError(f"bag {path} has no {type_name} messages{f' on {topic}' if topic else ''}; it holds {found}.")
-        for connection, time_ns, raw in reader.messages(connections=connections):
-            yield time_ns, deserialize_message(raw, cls)
-    finally:
-        reader.close()
+    def __init__(self, path):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise BagError(f"bag {self.path} does not exist.")
+        if self.path.is_dir():
+            self.recovered = not (self.path / METADATA_FILE).exists() and bool(list(self.path.glob("*.mcap")))
+        else:
+            self.recovered = self.path.suffix == ".mcap" and not _ends_whole(self.path)
+
+    def messages(self, type_name: str, topic: str | None = None) -> Iterator[tuple[int, object]]:
+        """``(recording time ns, rclpy message)`` of type ``type_name`` (from ``topic`` if
+        given), streamed in recording order."""
+        cls = message_class(type_name)
+        raw = self._recovered(type_name, topic) if self.recovered else self._closed(type_name, topic)
+        for time_ns, data in raw:
+            yield time_ns, deserialize_message(data, cls)
+
+    def _closed(self, type_name: str, topic: str | None) -> Iterator[tuple[int, bytes]]:
+        from rosbags.rosbag2 import Reader, ReaderError
+
+        try:
+            reader = Reader(self.path)
+            reader.open()
+        except (ReaderError, OSError) as err:
+            raise BagError(f"{self.path} is not a readable rosbag2 bag ({err}).") from None
+        try:
+            connections = [c for c in reader.connections if c.msgtype == type_name and topic in (None, c.topic)]
+            if not connections:
+                self._missing(type_name, topic, {(c.topic, c.msgtype) for c in reader.connections})
+            try:
+                for _, time_ns, data in reader.messages(connections=connections):
+                    yield time_ns, data
+            except ReaderError as err:
+                raise BagError(f"bag {self.path} is damaged ({err}); `ista-ros reindex` may repair it.") from None
+        finally:
+            reader.close()
+
+    def _recovered(self, type_name: str, topic: str | None) -> Iterator[tuple[int, bytes]]:
+        files = [self.path] if self.path.is_file() else mcap_files(self.path)
+        seen, found = set(), False
+        for path in files:
+            for channel, time_ns, data in McapScan(path).messages():
+                seen.add((channel.topic, channel.type_name))
+                if channel.type_name == type_name and topic in (None, channel.topic):
+                    found = True
+                    yield time_ns, data
+        if not found:
+            self._missing(type_name, topic, seen)
+
+    def _missing(self, type_name: str, topic: str | None, held: set[tuple[str, str]]) -> None:
+        found = ", ".join(sorted(f"{t} ({m})" for t, m in held)) or "nothing"
+        raise BagError(f"bag {self.path} has no {type_name} messages{f' on {topic}' if topic else ''}; "
+                       f"it holds {found}.")
+
+
+def _ends_whole(path: Path) -> bool:
+    with open(path, "rb") as f:
+        f.seek(0, 2)
+        if f.tell() < 2 * len(MAGIC):
+            return False
+        f.seek(-len(MAGIC), 2)
+        return f.read() == MAGIC
+
+
+def read_bag(path, type_name: str, topic: str | None = None) -> Iterator[tuple[int, object]]:
+    """Yield ``(recording time ns, rclpy message)`` of type ``type_name`` (from ``topic`` if given)."""
+    yield from Bag(path).messages(type_name, topic)
+
+
+# ---------------------------------------------------------------------------- recording
+def subscription_qos(offered: list) -> QoSProfile:
+    """The QoS that receives from every publisher, as ``ros2 bag record`` chooses it."""
+    reliable = all(p.reliability == ReliabilityPolicy.RELIABLE for p in offered)
+    latched = all(p.durability == DurabilityPolicy.TRANSIENT_LOCAL for p in offered)
+    return QoSProfile(depth=QUEUE_DEPTH,
+                      reliability=ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT,
+                      durability=DurabilityPolicy.TRANSIENT_LOCAL if latched else DurabilityPolicy.VOLATILE)
+
+
+def bag_qos(profile):
+    """A publisher's rclpy QoS profile as rosbags writes it into the bag."""
+    from rosbags.interfaces import Qos, QosDurability, QosHistory, QosLiveliness, QosReliability, QosTime
+
+    def time(duration):
+        return QosTime(*divmod(duration.nanoseconds, 1_000_000_000))
+
+    return Qos(QosHistory(int(profile.history)), profile.depth, QosReliability(int(profile.reliability)),
+               QosDurability(int(profile.durability)), time(profile.deadline), time(profile.lifespan),
+               QosLiveliness(int(profile.liveliness)), time(profile.liveliness_lease_duration),
+               profile.avoid_ros_namespace_conventions)
 
 
 class RecorderNode(Node):
     def __init__(self, node_name: str = "recorder", bag: str | None = None, topics: list[str] | None = None, **kwargs):
         super().__init__(node_name, **kwargs)
         self.writer = None  # destroy_node runs even when construction fails
-        bag = bag or self.declare_parameter("bag", "").value
+        bag = bag or declare(self, "bag", "")
         if not bag:
-            raise ConfigError("no output bag given: set the parameter 'bag' to a new directory.")
-        wanted = topics or self.declare_parameter("topics", ["skeletons", "action"]).value
+            raise BagError("no output bag given: set the parameter 'bag' to a new directory.")
+        wanted = topics or declare(self, "topics", ["skeletons", "action"])
         self.wanted = {self.resolve_topic_name(t) for t in wanted}
         self.writer = BagWriter(bag)
         self.counts: dict[str, int] = {}
+        self.skipped: set[str] = set()
         self.create_timer(DISCOVERY_PERIOD_S, self._subscribe_new)
+        self.create_timer(FLUSH_PERIOD_S, self.writer.flush)
         self.get_logger().info(f"recording {', '.join(sorted(self.wanted))} to {bag}")
 
     def _subscribe_new(self) -> None:
         for topic, types in self.get_topic_names_and_types():
-            if topic in self.wanted and topic not in self.counts:
-                self.counts[topic] = 0
-                self.create_subscription(message_class(types[0]), topic, self._recorder(topic, types[0]), 100, raw=True)
-                self.get_logger().info(f"recording {topic} ({types[0]})")
+            if topic in self.wanted and topic not in self.counts and topic not in self.skipped:
+                publishers = self.get_publishers_info_by_topic(topic)
+                if publishers:  # their QoS decides the subscription's
+                    self.subscribe(topic, types, [p.qos_profile for p in publishers])
 
-    def _recorder(self, topic: str, type_name: str):
+    def subscribe(self, topic: str, types: list[str], offered: list) -> bool:
+        """Record ``topic`` (its type: the first of ``types``, from the graph) with a QoS
+        that fits the ``offered`` publisher profiles; False, with a warning, when it cannot."""
+        type_name = types[0]
+        if len(types) > 1:
+            self.get_logger().warning(f"{topic} is published with several types ({', '.join(types)}); "
+                                      f"recording {type_name} only")
+        reason = self._cannot_record(type_name)
+        if reason:
+            self.get_logger().warning(f"not recording {topic}: {reason}")
+            self.skipped.add(topic)
+            return False
+        qos = subscription_qos(offered)
+        self.counts[topic] = 0
+        self.create_subscription(message_class(type_name), topic,
+                                 self._recorder(topic, type_name, [bag_qos(p) for p in offered]), qos, raw=True)
+        self.get_logger().info(f"recording {topic} ({type_name}, {qos.reliability.name.lower()})")
+        return True
+
+    def _cannot_record(self, type_name: str) -> str | None:
+        try:
+            message_class(type_name)
+        except (ImportError, AttributeError, ValueError):
+            return f"its type {type_name} is not installed here (install its package to record it)"
+        if not self.writer.knows(type_name):
+            return f"no message definition (.msg) of {type_name} is installed"
+        return None
+
+    def _recorder(self, topic: str, type_name: str, offered: list):
         def record(raw: bytes) -> None:
-            self.writer.write(topic, type_name, raw, self.get_clock().now().nanoseconds)
+            self.writer.write(topic, type_name, raw, self.get_clock().now().nanoseconds, offered)
             self.counts[topic] += 1
         return record
 
     def destroy_node(self):
-        if self.writer is None:
+        """Close the bag, once (rclpy may destroy the node again at shutdown)."""
+        writer, self.writer = self.writer, None
+        if writer is None:
             return super().destroy_node()
-        self.writer.close()
+        writer.close()
         self.get_logger().info("recorded " + (", ".join(f"{n} on {t}" for t, n in self.counts.items()) or "nothing"))
         return super().destroy_node()
 
 
+def closing_on_signals(make_node: Callable[[], Node]) -> Callable[[], Node]:
+    """``make_node`` whose process ends its spin, and so closes the bag, on SIGINT, SIGTERM
+    (rclpy) and SIGHUP. SIGINT and SIGHUP shut the context down instead of raising
+    KeyboardInterrupt, which could cut a bag write in half; a timer of the node wakes the
+    spin to notice within its period."""
+    def make() -> Node:
+        for sig in (signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, lambda *_: rclpy.try_shutdown())
+        return make_node()
+    return make
+
+
 def main(args=None) -> int:
-    return run_node(RecorderNode, "recorder", args)
+    return run_node(closing_on_signals(RecorderNode), "recorder", args)
 
 
 if __name__ == "__main__":
