@@ -61,12 +61,12 @@ def main() -> int:
     distro = os.environ["ROS_DISTRO"]  # set by the venv (scripts/setup.sh)
     dists = installed()
     shared = closure([n for f in SHARED_REQUIREMENTS for n in pinned_names(ROOT / f)], dists)
-    ros_pins = sorted((pin(d) for n, d in dists.items() if n not in shared), key=str.lower)
+    ros_pins = [pin(dists[n]) for n in sorted(dists) if n not in shared]
     target = ROOT / f"constraints-ros-{distro}.txt"
     target.write_text(HEADER.format(distro=distro.capitalize()) + "\n".join(ros_pins) + "\n")
     print(f"wrote {target.name}: {len(ros_pins)} pins")
     listed = set(re.findall(r"^([^#\s][^=\s]*==\S+)", (ROOT / "constraints.txt").read_text(), re.M))
-    for line in sorted({pin(dists[n]) for n in shared} ^ listed, key=str.lower):
+    for line in sorted({pin(dists[n]) for n in shared} ^ listed, key=canonicalize_name):
         print(f"constraints.txt differs from this venv: {line}")
     return 0
 
