@@ -65,7 +65,8 @@ def pytest_report_header(config):
 # Modules whose tests face ROS 2 without the `ros` or `spawn` fixtures (messages, commands,
 # the demo, the colcon build); with the tests that use those fixtures they are marked
 # `ros`, the set CI runs on the second distribution (`-m ros`).
-ROS_FACING_MODULES = {"test_messages", "test_ros_adapter", "test_recognizer_commands", "test_demo_run", "test_colcon_build"}
+ROS_FACING_MODULES = {"test_messages", "test_ros_adapter", "test_recognizer_commands", "test_demo_run",
+                      "test_colcon_build", "test_distributions"}
 
 
 def pytest_collection_modifyitems(config, items):

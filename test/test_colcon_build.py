@@ -22,6 +22,7 @@ import pytest
 
 rclpy = pytest.importorskip("rclpy")
 from geometry_msgs.msg import Point  # noqa: E402
+
 from ista_ros.msg import InteractionAction, Skeleton, SkeletonArray  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
