@@ -39,11 +39,13 @@ class BagError(UserError, ValueError):
 
 # ---------------------------------------------------------------------------- definitions
 def typestore():
-    """A rosbags type store of the ROS 2 standard messages; others are added on demand
+    """A rosbags type store of the ROS 2 standard messages of the distribution running
+    (ROS_DISTRO: set by a ROS install's setup.bash and by the project's venv; the newest
+    definitions for one rosbags does not know); others are added on demand
     (``add_definition``)."""
     from rosbags.typesys import Stores, get_typestore
 
-    return get_typestore(Stores.ROS2_KILTED)
+    return get_typestore(getattr(Stores, f"ROS2_{os.environ.get('ROS_DISTRO', '').upper()}", Stores.LATEST))
 
 
 def add_definition(store, type_name: str) -> bool:
