@@ -31,11 +31,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))
 
-from keypoints_photos import BASKETBALL, HAND, rgb  # noqa: E402  (fetches opencv-doc)
-
 from ista_ros.keypoints.detector import DetectorConfig, KeypointDetector  # noqa: E402
 from ista_ros.keypoints.images import to_rgb  # noqa: E402
 from ista_ros.keypoints.pipeline import KeypointPipeline  # noqa: E402
+from keypoints_photos import BASKETBALL, HAND, rgb  # noqa: E402  (fetches opencv-doc)
 
 VARIANTS = {
     "concurrent, lite hands (default)": DetectorConfig(),

@@ -126,7 +126,8 @@ def main():
     print(f"machine: {machine_line(device)}")
     print(f"model: {args.config}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters, "
           f"{gflops:.1f} GFLOPs/sample, input {shape}\n")
-    print("| variant | batch | rel. err / top-1 vs ref | median ms | p10 ms | p90 ms | samples/s | TFLOP/s | peak MiB |")
+    print("| variant | batch | rel. err / top-1 vs ref | median ms | p10 ms | p90 ms | samples/s | TFLOP/s "
+          "| peak MiB |")
     print("|---|---|---|---|---|---|---|---|---|")
     engines = variants(model, args.device)
     for batch in batch_sizes:

@@ -36,7 +36,8 @@ def measure(run: str, batch: int, seed: int) -> dict:
         a, b = model(x), model(x.flip(-1))
     spread = (a.max(1).values - a.min(1).values).mean()
     return {"run": run, "window": cfg.window_size, "E": cfg.num_persons,
-            "max_rel": float((a - b).abs().max() / spread), "changed": float((a.argmax(1) != b.argmax(1)).float().mean())}
+            "max_rel": float((a - b).abs().max() / spread),
+            "changed": float((a.argmax(1) != b.argmax(1)).float().mean())}
 
 
 def main() -> None:

@@ -8,13 +8,13 @@ The three folders hold the same data (hard links) and differ in their labels.
 
 Each segment takes frames start-25 .. end+25 of its recording's pose list (clipped to it),
 both hands' 21 landmarks, zero-padded at the end when shorter than 200 frames (the
-official code's tiling is a no-op) and truncated when longer. Train/validation: recordings in sorted file order, segments of a recording by start
-frame, segments without pose file or frames skipped; CSV frames used as pose indices as
-they are. Test (test_challenge.csv, 30 fps): frames mapped to 60 fps as 2 f + 1, rows kept
-in id order, and a segment without poses becomes 10 frames of ones, so the row count stays
-that of the challenge. The official step 2 orders samples by directory listing (arbitrary);
-here they keep the step-1 order above, and the sample names in the label files say which is
-which.
+official code's tiling is a no-op) and truncated when longer. Train/validation: recordings
+in sorted file order, segments of a recording by start frame, segments without pose file
+or frames skipped; CSV frames used as pose indices as they are. Test (test_challenge.csv,
+30 fps): frames mapped to 60 fps as 2 f + 1, rows kept in id order, and a segment without
+poses becomes 10 frames of ones, so the row count stays that of the challenge. The
+official step 2 orders samples by directory listing (arbitrary); here they keep the
+step-1 order above, and the sample names in the label files say which is which.
 """
 from __future__ import annotations
 
