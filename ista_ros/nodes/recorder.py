@@ -73,7 +73,12 @@ class Bag:
         cls = message_class(type_name)
         raw = self._recovered(type_name, topic) if self.recovered else self._closed(type_name, topic)
         for time_ns, data in raw:
-            yield time_ns, deserialize_message(data, cls)
+            try:
+                msg = deserialize_message(data, cls)
+            except RuntimeError as err:  # rclpy's RMWError: bytes that are not such a message
+                raise BagError(f"bag {self.path} is damaged: its {type_name} message recorded at {time_ns} ns "
+                               f"cannot be read ({err}).") from None
+            yield time_ns, msg
 
     def _closed(self, type_name: str, topic: str | None) -> Iterator[tuple[int, bytes]]:
         from rosbags.rosbag2 import Reader, ReaderError
