@@ -18,7 +18,7 @@ def test_window_holds_the_newest_frames_by_count_and_by_age():
     assert buf.window_stamps() == [i * 100 * MS for i in range(3, 8)]
     assert buf.window_stamps(max_frames=2) == [600 * MS, 700 * MS]
     assert buf.window_stamps(max_seconds=0.25) == [500 * MS, 600 * MS, 700 * MS]
-    assert len(buf.tracks["a"].frames) == 5  # trimmed with the ring
+    assert len(buf.histories["a"].frames) == 5  # trimmed with the ring
 
 
 def test_gather_aligns_entities_by_stamp_and_zero_pads():
@@ -40,7 +40,7 @@ def test_duplicates_and_slightly_late_frames_are_dropped():
     assert buf.push(1000 * MS, [obs("a", 9)]) is FrameEvent.DUPLICATE
     assert buf.push(900 * MS, [obs("a", 9)]) is FrameEvent.OUT_OF_ORDER
     assert buf.window_stamps() == [1000 * MS]
-    assert len(buf.tracks["a"].frames) == 1
+    assert len(buf.histories["a"].frames) == 1
 
 
 def test_stamps_jumping_back_start_a_new_timeline():
@@ -49,14 +49,14 @@ def test_stamps_jumping_back_start_a_new_timeline():
         buf.push(10_000 * MS + i * 33 * MS, [obs("a")])
     assert buf.push(0, [obs("b")]) is FrameEvent.RESTARTED
     assert buf.window_stamps() == [0]
-    assert list(buf.tracks) == ["b"]
+    assert list(buf.histories) == ["b"]
 
 
 def test_a_long_gap_forwards_clears_the_old_scene():
     buf = SkeletonBuffer(capacity=10, forget_after=1.0)
     buf.push(0, [obs("a")])
     assert buf.push(5000 * MS, [obs("b")]) is FrameEvent.RESUMED
-    assert buf.window_stamps() == [5000 * MS] and list(buf.tracks) == ["b"]
+    assert buf.window_stamps() == [5000 * MS] and list(buf.histories) == ["b"]
 
 
 def test_entities_unseen_for_the_timeout_are_forgotten():
@@ -64,7 +64,7 @@ def test_entities_unseen_for_the_timeout_are_forgotten():
     buf.push(0, [obs("a"), obs("b")])
     for i in range(1, 12):
         buf.push(i * 100 * MS, [obs("a")])
-    assert set(buf.tracks) == {"a"}
+    assert set(buf.histories) == {"a"}
 
 
 def test_a_new_id_where_one_vanished_takes_over_its_history():
@@ -72,16 +72,16 @@ def test_a_new_id_where_one_vanished_takes_over_its_history():
     for i in range(5):
         buf.push(i * 33 * MS, [obs("p1", 0.0), obs("p2", 3.0)])
     buf.push(5 * 33 * MS, [obs("p7", 0.1), obs("p2", 3.0)])  # tracker renamed p1
-    assert set(buf.tracks) == {"p7", "p2"}
-    assert len(buf.tracks["p7"].frames) == 6 and buf.tracks["p7"].first_seen == 0
+    assert set(buf.histories) == {"p7", "p2"}
+    assert len(buf.histories["p7"].frames) == 6 and buf.histories["p7"].first_seen == 0
 
 
 def test_flickering_ids_keep_one_history():
     buf = SkeletonBuffer(capacity=100)
     for i in range(10):
         buf.push(i * 33 * MS, [obs("a" if i % 2 else "b", 0.0)])
-    assert len(buf.tracks) == 1
-    assert len(next(iter(buf.tracks.values())).frames) == 10
+    assert len(buf.histories) == 1
+    assert len(next(iter(buf.histories.values())).frames) == 10
 
 
 def test_no_takeover_across_kinds_distance_or_long_gaps():
@@ -90,8 +90,8 @@ def test_no_takeover_across_kinds_distance_or_long_gaps():
     buf.push(33 * MS, [obs("far", 2.0)])
     buf.push(66 * MS, [obs("hand", 0.0, kind="left_hand")])
     buf.push(1000 * MS, [obs("late", 0.0)])
-    assert all(len(t.frames) == 1 for t in buf.tracks.values())
-    assert set(buf.tracks) == {"a", "far", "hand", "late"}
+    assert all(len(t.frames) == 1 for t in buf.histories.values())
+    assert set(buf.histories) == {"a", "far", "hand", "late"}
 
 
 def test_capacity_must_be_positive():

@@ -94,3 +94,22 @@ def test_ntu_test_pipeline_equals_the_official_feeder_and_model_end_to_end(tmp_p
     with torch.no_grad():
         logits = model(x).numpy()
     np.testing.assert_allclose(logits, REFERENCE["ntu_feeder_logits"], atol=1e-4)
+
+
+def test_preprocessing_rejects_unknown_keys_and_wrong_types():
+    with pytest.raises(ValueError, match="unknown preprocessing key 'center_joint'"):
+        Preprocessing.from_dict({"num_frames": 40, "center_joint": 1})  # a typo meant uncentred inputs
+    for bad in ({"num_frames": "40"}, {"num_frames": 40, "p_interval": [0.5, 2.0]},
+                {"num_frames": 40, "centre_joint": 1.5}, {"p_interval": [0.95]}):
+        with pytest.raises(ValueError, match="preprocessing"):
+            Preprocessing.from_dict(bad)
+
+
+def test_model_input_takes_the_random_crop_of_training():
+    sample = seeded_sample()
+    pre = Preprocessing(num_frames=64, p_interval=(0.5, 1.0))
+    first, again = (model_input(sample, pre, np.random.default_rng(4)) for _ in range(2))
+    np.testing.assert_array_equal(first, again)
+    assert first.shape == (3, 64, 25, 2)
+    with pytest.raises(ValueError, match="random generator"):
+        model_input(sample, pre)

@@ -6,7 +6,7 @@ from ista_ros.core.buffer import FrameEvent
 from ista_ros.core.checkpoint import load_checkpoint
 from ista_ros.core.engine import InferenceEngine
 from ista_ros.core.layouts import get_layout
-from ista_ros.core.recognition import LiveRecognizer, Settings, Skeleton
+from ista_ros.core.recognition import LiveRecognizer, Settings, SkeletonInput
 
 from recognizer_support import sequence, tiny_checkpoint
 
@@ -29,7 +29,7 @@ def feed(rec, seq, ids=("p1", "p2"), start=0, layout="ntu25"):
     """Push a (C, T, J, E) sequence frame by frame; returns the problems reported."""
     problems = []
     for t in range(seq.shape[1]):
-        skeletons = [Skeleton(i, "person", layout, seq[:, t, :, e].T) for e, i in enumerate(ids)]
+        skeletons = [SkeletonInput(i, "person", layout, seq[:, t, :, e].T) for e, i in enumerate(ids)]
         problems += rec.push(start + t * FRAME_NS, skeletons)[1]
     return problems
 
@@ -70,38 +70,38 @@ def test_bad_skeletons_are_reported_and_the_good_ones_kept(loaded):
     good = np.zeros((25, 3), np.float32) + 1.0
     nan = good.copy()
     nan[3, 1] = np.nan
-    skeletons = [Skeleton("ok", "person", "ntu25", good), Skeleton("n", "person", "ntu25", nan),
-                 Skeleton("e", "person", "ntu25", np.zeros((0, 3))), Skeleton("j", "person", "ntu25", good[:20]),
-                 Skeleton("u", "person", "kinect99", good), Skeleton("f", "person", "ntu25", np.full((25, 3), np.inf)),
-                 Skeleton("ok", "person", "ntu25", good)]
+    skeletons = [SkeletonInput("ok", "person", "ntu25", good), SkeletonInput("n", "person", "ntu25", nan),
+                 SkeletonInput("e", "person", "ntu25", np.zeros((0, 3))), SkeletonInput("j", "person", "ntu25", good[:20]),
+                 SkeletonInput("u", "person", "kinect99", good), SkeletonInput("f", "person", "ntu25", np.full((25, 3), np.inf)),
+                 SkeletonInput("ok", "person", "ntu25", good)]
     event, problems = rec.push(0, skeletons)
     assert event is FrameEvent.ACCEPTED
     assert [p.key for p in problems] == ["not_finite", "empty", "layout", "layout", "not_finite", "duplicate_id"]
     assert "kinect99" in problems[3].message and "needs" in problems[2].message
-    assert list(rec.buffer.tracks) == ["ok"]
+    assert list(rec.buffer.histories) == ["ok"]
 
 
 def test_other_layouts_are_mapped_to_the_checkpoints(loaded):
     rec = recognizer(loaded)
     pose = np.random.default_rng(0).normal(size=(get_layout("mediapipe_pose33").num_joints, 3))
-    assert rec.push(0, [Skeleton("mp", "person", "mediapipe_pose33", pose)])[1] == []
-    assert rec.buffer.tracks["mp"].frames[-1][1].shape == (25, 3)
-    problems = rec.push(FRAME_NS, [Skeleton("h", "", "hand21", np.zeros((21, 3)))])[1]
+    assert rec.push(0, [SkeletonInput("mp", "person", "mediapipe_pose33", pose)])[1] == []
+    assert rec.buffer.histories["mp"].frames[-1][1].shape == (25, 3)
+    problems = rec.push(FRAME_NS, [SkeletonInput("h", "", "hand21", np.zeros((21, 3)))])[1]
     assert problems[0].key == "layout" and "no mapping" in problems[0].message
 
 
 def test_kinds_without_a_slot_are_skipped_silently(loaded):
     rec = recognizer(loaded)
-    hand = Skeleton("h", "left_hand", "hand21", np.ones((21, 3)))
-    body = Skeleton("b", "person", "ntu25", np.ones((25, 3)))
-    assert rec.push(0, [hand, body])[1] == [] and list(rec.buffer.tracks) == ["b"]
+    hand = SkeletonInput("h", "left_hand", "hand21", np.ones((21, 3)))
+    body = SkeletonInput("b", "person", "ntu25", np.ones((25, 3)))
+    assert rec.push(0, [hand, body])[1] == [] and list(rec.buffer.histories) == ["b"]
 
 
 def test_a_crowd_is_capped_with_one_problem(loaded):
     rec = recognizer(loaded, max_entities=4)
-    crowd = [Skeleton(f"p{i}", "person", "ntu25", np.full((25, 3), float(i))) for i in range(50)]
+    crowd = [SkeletonInput(f"p{i}", "person", "ntu25", np.full((25, 3), float(i))) for i in range(50)]
     event, problems = rec.push(0, crowd)
-    assert [p.key for p in problems] == ["too_many"] and len(rec.buffer.tracks) == 4
+    assert [p.key for p in problems] == ["too_many"] and len(rec.buffer.histories) == 4
 
 
 def test_smoothing_blends_windows_of_the_same_entities(loaded):
@@ -133,7 +133,102 @@ def test_incoming_axes_are_turned_into_the_checkpoints(loaded):
     rec = LiveRecognizer(meta, shape, InferenceEngine(loaded.model, device="cpu").predict, Settings(),
                          input_axes="optical")
     points = np.tile([1.0, 2.0, 3.0], (25, 1)).astype(np.float32)  # 1 m right, 2 m down, 3 m ahead
-    obs = rec.observation(Skeleton("p1", "person", "ntu25", points))
+    obs = rec.observation(SkeletonInput("p1", "person", "ntu25", points))
     np.testing.assert_allclose(obs.points, np.tile([-1.0, -2.0, 3.0], (25, 1)))
     with pytest.raises(ValueError, match="unknown axis convention"):
         LiveRecognizer(meta, shape, lambda x: x, Settings(), input_axes="enu")
+
+
+def test_a_huge_finite_coordinate_is_dropped_as_implausible(loaded):
+    # 1e30 m used to pass (only NaN/inf were checked) and turn the model's output into NaN
+    rec = recognizer(loaded)
+    far = np.ones((25, 3), np.float32)
+    far[3, 0] = 1e30
+    problems = rec.push(0, [SkeletonInput("far", "person", "ntu25", far),
+                            SkeletonInput("ok", "person", "ntu25", np.ones((25, 3), np.float32))])[1]
+    assert [p.key for p in problems] == ["implausible"] and "max_coordinate=100 m" in problems[0].message
+    assert list(rec.buffer.histories) == ["ok"]
+    assert recognizer(loaded, max_coordinate=1e31).push(0, [SkeletonInput("far", "person", "ntu25", far)])[1] == []
+    with pytest.raises(ValueError, match="max_coordinate"):
+        Settings(max_coordinate=0)
+
+
+def test_a_non_finite_model_output_costs_only_its_window(loaded):
+    from ista_ros.core.recognition import WindowError
+    engine = InferenceEngine(loaded.model, device="cpu")
+    poisoned = {"on": False}
+
+    def predict(x):
+        logits = engine.predict(x)
+        return np.full_like(logits, np.nan) if poisoned["on"] else logits
+
+    cfg = loaded.config
+    rec = LiveRecognizer(loaded.meta, (cfg.num_channels, cfg.num_frames, cfg.num_joints, cfg.num_persons),
+                         predict, Settings(smoothing=0.5))
+    feed(rec, sequence(1, 40, np.random.default_rng(2)))
+    good = rec.classify(rec.window())
+    poisoned["on"] = True
+    with pytest.raises(WindowError) as err:
+        rec.classify(rec.window())
+    assert err.value.key == "not_finite_output"
+    poisoned["on"] = False
+    after = rec.classify(rec.window())  # the smoothing never saw the NaN
+    assert np.all(np.isfinite(after.scores)) and after.class_id == good.class_id
+
+
+def test_kinds_without_a_slot_do_not_count_against_max_entities(loaded):
+    # 16 hands listed before two people used to push the people out
+    rec = recognizer(loaded, max_entities=16)
+    hands = [SkeletonInput(f"h{i}", "left_hand", "hand21", np.ones((21, 3))) for i in range(16)]
+    people = [SkeletonInput(f"p{i}", "person", "ntu25", np.full((25, 3), i + 1.0)) for i in range(2)]
+    assert rec.push(0, hands + people)[1] == [] and sorted(rec.buffer.histories) == ["p0", "p1"]
+
+
+def test_axis_conversion_leaves_the_callers_array_alone(loaded):
+    from dataclasses import replace
+    cfg = loaded.config
+    rec = LiveRecognizer(replace(loaded.meta, axes="kinect"), (3, cfg.num_frames, 25, 2), lambda x: x, Settings(),
+                         input_axes="optical")
+    points = np.tile(np.float32([1.0, 2.0, 3.0]), (25, 1))
+    rec.push(0, [SkeletonInput("p", "person", "ntu25", points)])
+    np.testing.assert_array_equal(points, np.tile([1.0, 2.0, 3.0], (25, 1)))
+    np.testing.assert_allclose(rec.buffer.histories["p"].frames[-1][1][0], [-1.0, -2.0, 3.0])
+
+
+def standing(x: float) -> np.ndarray:
+    """(25, 3) an ntu25 person standing at x in Kinect axes (y up): head 1.7 m, feet 0 m."""
+    layout = get_layout("ntu25")
+    points = np.tile(np.float32([x, 1.0, 3.0]), (25, 1))
+    points[layout.index("head"), 1] = 1.7
+    points[[layout.index("foot_left"), layout.index("foot_right")], 1] = 0.0
+    return points
+
+
+@pytest.mark.parametrize("input_axes, problem", [("kinect", False), ("optical", True)])
+def test_people_upside_down_in_the_checkpoints_axes_are_reported_with_the_likely_axes(loaded, input_axes, problem):
+    # a Kinect-space sequence played as optical used to be recognised upside down without a word
+    from dataclasses import replace
+    cfg = loaded.config
+    rec = LiveRecognizer(replace(loaded.meta, axes="kinect"), (3, cfg.num_frames, 25, 2), lambda x: x,
+                         Settings(), input_axes=input_axes)
+    for t in range(10):
+        rec.push(t * FRAME_NS, [SkeletonInput("a", "person", "ntu25", standing(-0.5 + 0.01 * t)),
+                                SkeletonInput("b", "person", "ntu25", standing(0.5))])
+    problems = rec.window().problems
+    if not problem:
+        assert problems == []
+        return
+    assert [p.key for p in problems] == ["axes"]
+    assert "input_axes" in problems[0].message and "player.axes" in problems[0].message
+    assert "probably 'kinect'" in problems[0].message and "2 of 2 people" in problems[0].message
+
+
+def test_a_checkpoint_that_does_not_say_its_axes_or_layout_is_refused_live(loaded):
+    from dataclasses import replace
+    from ista_ros.core.checkpoint import CheckpointError
+    cfg = loaded.config
+    shape = (3, cfg.num_frames, 25, 2)
+    for unknown, what in (({"axes": None}, "coordinate axes"), ({"layout": None}, "joint layout"),
+                          ({"entity_kinds": None}, "entity kinds")):
+        with pytest.raises(CheckpointError, match=f"does not say the {what}.*config/model YAML"):
+            LiveRecognizer(replace(loaded.meta, **unknown), shape, lambda x: x, Settings())

@@ -188,3 +188,17 @@ def test_labels_and_class_names_must_fit_the_recipe(tmp_path):
     recipe = recipe_from_dict({"model_args": model, "train_feeder_args": args, "class_names": list("abcdx")})
     with pytest.raises(DatasetError, match="agree"):
         build_dataset(recipe, train=True)
+
+
+@pytest.mark.parametrize("augment", [None, Augment((0.5, 1.0), 24, random_rot=True, entity_rearrangement=True)])
+def test_a_change_to_the_core_model_input_reaches_training_inputs(monkeypatch, augment):
+    """Training (augmented or not) builds its inputs with the core's model_input: a step
+    changed there is what the model is trained with, as it is what the node feeds it."""
+    import ista_ros.core.window as core_window
+    data = motion(1, 3, 50, 25, 2)
+    dataset = SkeletonDataset(Split(data, np.array([0]), ["a"]), Preprocessing(24), augment)
+    before = dataset[0][0]
+    crop = core_window.crop_resize
+    monkeypatch.setattr(core_window, "crop_resize", lambda *args: np.zeros_like(crop(*args)))
+    after = dataset[0][0]
+    assert torch.count_nonzero(before) > 0 and torch.count_nonzero(after) == 0

@@ -49,8 +49,8 @@ class Observation:
 
 
 @dataclass
-class Track:
-    """The recent history of one entity."""
+class EntityHistory:
+    """The recent frames of one entity (one id), oldest first."""
     id: str
     kind: str
     first_seen: int
@@ -74,7 +74,7 @@ class SkeletonBuffer:
         self.takeover_gap = seconds_to_ns(takeover_gap)
         self.takeover_radius = takeover_radius
         self.stamps: deque[int] = deque(maxlen=capacity)
-        self.tracks: dict[str, Track] = {}
+        self.histories: dict[str, EntityHistory] = {}
 
     @property
     def newest(self) -> int | None:
@@ -82,7 +82,7 @@ class SkeletonBuffer:
 
     def clear(self) -> None:
         self.stamps.clear()
-        self.tracks.clear()
+        self.histories.clear()
 
     def push(self, stamp: int, observations: list[Observation]) -> FrameEvent:
         event = self._check_stamp(stamp)
@@ -92,11 +92,11 @@ class SkeletonBuffer:
             self.clear()
         self.stamps.append(stamp)
         present = {obs.id for obs in observations}
-        vanished = [t for t in self.tracks.values() if t.id not in present]
+        vanished = [h for h in self.histories.values() if h.id not in present]
         for obs in observations:
-            track = self.tracks.get(obs.id) or self._new_track(obs, stamp, vanished)
-            track.frames.append((stamp, np.asarray(obs.points, dtype=np.float32)))
-            track.last_seen = stamp
+            history = self.histories.get(obs.id) or self._new_history(obs, stamp, vanished)
+            history.frames.append((stamp, np.asarray(obs.points, dtype=np.float32)))
+            history.last_seen = stamp
         self._evict(stamp)
         return event
 
@@ -112,37 +112,37 @@ class SkeletonBuffer:
             return FrameEvent.RESUMED
         return FrameEvent.ACCEPTED
 
-    def _new_track(self, obs: Observation, stamp: int, vanished: list[Track]) -> Track:
+    def _new_history(self, obs: Observation, stamp: int, vanished: list[EntityHistory]) -> EntityHistory:
         heir = self._takeover_candidate(obs, stamp, vanished)
         if heir is not None:
-            del self.tracks[heir.id]
+            del self.histories[heir.id]
             vanished.remove(heir)
             heir.id = obs.id
-            track = heir
+            history = heir
         else:
-            track = Track(obs.id, obs.kind, first_seen=stamp, last_seen=stamp)
-        self.tracks[obs.id] = track
-        return track
+            history = EntityHistory(obs.id, obs.kind, first_seen=stamp, last_seen=stamp)
+        self.histories[obs.id] = history
+        return history
 
-    def _takeover_candidate(self, obs: Observation, stamp: int, vanished: list[Track]) -> Track | None:
+    def _takeover_candidate(self, obs: Observation, stamp: int, vanished: list[EntityHistory]) -> EntityHistory | None:
         centre = np.asarray(obs.points, dtype=np.float32).mean(axis=0)
         best, best_distance = None, self.takeover_radius
-        for track in vanished:
-            if track.kind != obs.kind or stamp - track.last_seen > self.takeover_gap:
+        for history in vanished:
+            if history.kind != obs.kind or stamp - history.last_seen > self.takeover_gap:
                 continue
-            distance = float(np.linalg.norm(track.centre - centre))
+            distance = float(np.linalg.norm(history.centre - centre))
             if distance <= best_distance:
-                best, best_distance = track, distance
+                best, best_distance = history, distance
         return best
 
     def _evict(self, newest: int) -> None:
         oldest_kept = self.stamps[0]
-        for track_id in list(self.tracks):
-            track = self.tracks[track_id]
-            while track.frames and track.frames[0][0] < oldest_kept:
-                track.frames.popleft()
-            if not track.frames or newest - track.last_seen > self.forget_after:
-                del self.tracks[track_id]
+        for entity_id in list(self.histories):
+            history = self.histories[entity_id]
+            while history.frames and history.frames[0][0] < oldest_kept:
+                history.frames.popleft()
+            if not history.frames or newest - history.last_seen > self.forget_after:
+                del self.histories[entity_id]
 
     def window_stamps(self, max_frames: int | None = None, max_seconds: float | None = None) -> list[int]:
         """Stamps of the window: the newest frames, at most ``max_frames`` of them and none
@@ -160,10 +160,10 @@ class SkeletonBuffer:
         not seen and for None (padded) slots."""
         sample = np.zeros((num_channels, len(stamps), num_joints, len(ids)), np.float32)
         position = {s: i for i, s in enumerate(stamps)}
-        for slot, track_id in enumerate(ids):
-            if track_id is None:
+        for slot, entity_id in enumerate(ids):
+            if entity_id is None:
                 continue
-            for stamp, points in self.tracks[track_id].frames:
+            for stamp, points in self.histories[entity_id].frames:
                 t = position.get(stamp)
                 if t is not None:
                     sample[:, t, :, slot] = points[:, :num_channels].T

@@ -29,6 +29,8 @@ from ista_ros.errors import ConfigError
 RULES = ("closest", "oldest")
 MAX_CANDIDATES = 8
 UNKNOWN_KINDS = ("", "entity")
+# Skeleton.msg kinds; a checkpoint slot may also be "entity" (any kind).
+KINDS = ("person", "left_hand", "right_hand", "hand", "object", *UNKNOWN_KINDS)
 
 
 @dataclass

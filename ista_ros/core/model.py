@@ -11,7 +11,7 @@ feature map is (N, C, Tw, Jw*Ew, U) with U the number of tokens.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 
 import torch
 import torch.nn.functional as F
@@ -38,9 +38,18 @@ class ModelConfig:
     dropout: float = 0.0
 
     def __post_init__(self):
-        self.window_size = tuple(int(v) for v in self.window_size)
-        self.kernel_size = tuple(int(v) for v in self.kernel_size)
-        self.config = [[int(v) for v in block] for block in self.config]
+        for name in ("num_classes", "num_joints", "num_frames", "num_persons", "num_heads", "num_channels"):
+            _positive_int(getattr(self, name), name)
+        self.window_size = tuple(_positive_int(v, "window_size") for v in _sequence(self.window_size, "window_size"))
+        self.kernel_size = tuple(_positive_int(v, "kernel_size") for v in _sequence(self.kernel_size, "kernel_size"))
+        self.config = [[_positive_int(v, "config") for v in _sequence(block, "config")]
+                       for block in _sequence(self.config, "config")]
+        if not isinstance(self.use_pes, bool):
+            raise ValueError(f"use_pes must be true or false, not {self.use_pes!r}.")
+        for name in ("att_drop", "dropout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+                raise ValueError(f"{name} must be a probability in [0, 1), not {value!r}.")
         if len(self.window_size) != 3 or len(self.kernel_size) != 2:
             raise ValueError("window_size needs 3 values (Tw, Jw, Ew) and kernel_size 2 (k_t, k_u).")
         if not self.config or any(len(block) != 3 for block in self.config):
@@ -50,10 +59,16 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> ModelConfig:
+        if not isinstance(values, dict):
+            raise ValueError(f"a model configuration is a mapping of settings, not {type(values).__name__}.")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"unknown model configuration keys: {', '.join(unknown)}.")
+        required = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
+        missing = [name for name in required if name not in values]
+        if missing:
+            raise ValueError(f"the model configuration has no {', '.join(missing)}.")
         return cls(**values)
 
     def to_dict(self) -> dict:
@@ -76,6 +91,18 @@ class ModelConfig:
     def input_shape(self) -> tuple[int, int, int, int]:
         """(C, T, J, E) of one sample: what the model takes, less the batch dimension."""
         return (self.num_channels, self.num_frames, self.num_joints, self.num_persons)
+
+
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must hold positive integers, not {value!r}.")
+    return value
+
+
+def _sequence(value, name: str) -> list | tuple:
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"{name} must be a list, not {value!r}.")
+    return value
 
 
 def tokenize(x: torch.Tensor, window_size: tuple[int, int, int]) -> torch.Tensor:

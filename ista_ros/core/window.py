@@ -1,10 +1,12 @@
-"""From a skeleton sample (or a live window) to a model input: the ONE function that the
-test-time data pipeline and the live node share, so that training and deployment see
-the same numbers.
+"""From a skeleton sample (or a live window) to a model input: the ONE function that
+training (augmented and test-time) and the live node share, so that training and
+deployment see the same numbers. Training adds only what is training-only (rotation,
+entity rearrangement) to its output.
 
-A sample is (C, T, J, E). The official test-time pipeline counts the valid frames
-(frames whose coordinates do not all sum to zero), keeps the central ``p`` of them and
-resizes that span to the model's T by linear interpolation along time.
+A sample is (C, T, J, E). The official pipeline counts the valid frames (frames whose
+coordinates do not all sum to zero), keeps the central ``p`` of them (test time) or a
+random span (training) and resizes that span to the model's T by linear interpolation
+along time.
 """
 from __future__ import annotations
 
@@ -14,24 +16,39 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ista_ros.errors import ConfigError
+
 MIN_RANDOM_CROP = 64  # the official random crop never keeps fewer frames than this
 
 
 @dataclass
 class Preprocessing:
     num_frames: int  # the model's T
-    p_interval: tuple[float, ...] = (0.95,)  # test-time centre crop of the valid frames
+    p_interval: tuple[float, ...] = (0.95,)  # centre crop (one value) or random crop range (two)
     centre_joint: int | None = None  # subtract this joint of entity 0 at its first frame
 
     def __post_init__(self):
+        if not _is_int(self.num_frames) or self.num_frames < 1:
+            raise ConfigError(f"preprocessing num_frames must be a positive integer, not {self.num_frames!r}.")
+        if not isinstance(self.p_interval, (list, tuple)) or len(self.p_interval) not in (1, 2) or \
+                not all(isinstance(p, (int, float)) and not isinstance(p, bool) and 0 < p <= 1 for p in self.p_interval):
+            raise ConfigError(f"preprocessing p_interval takes one value (centre crop) or two (random crop "
+                             f"range), each in (0, 1]; got {self.p_interval!r}.")
         self.p_interval = tuple(float(p) for p in self.p_interval)
-        if len(self.p_interval) not in (1, 2):
-            raise ValueError("p_interval takes one value (centre crop) or two (random crop range).")
+        if self.centre_joint is not None and (not _is_int(self.centre_joint) or self.centre_joint < 0):
+            raise ConfigError(f"preprocessing centre_joint must be a joint index or null, not {self.centre_joint!r}.")
 
     @classmethod
     def from_dict(cls, values: dict) -> Preprocessing:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
+        if not isinstance(values, dict):
+            raise ConfigError(f"preprocessing must be a mapping of settings, not {type(values).__name__}.")
+        unknown = sorted(set(values) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ConfigError(f"unknown preprocessing key {unknown[0]!r}; the keys are "
+                             f"{', '.join(f.name for f in fields(cls))}.")
+        if "num_frames" not in values:
+            raise ConfigError("preprocessing needs num_frames (the model's T).")
+        return cls(**values)
 
     def to_dict(self) -> dict:
         values = asdict(self)
@@ -90,8 +107,14 @@ def centre_on_joint(sample: np.ndarray, joint: int) -> np.ndarray:
     return np.where(present[None, :, None, :], centred, 0).astype(np.float32)
 
 
-def model_input(sample: np.ndarray, pre: Preprocessing) -> np.ndarray:
-    """Test-time path: (C, T, J, E) sample or live window -> (C, pre.num_frames, J, E)."""
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def model_input(sample: np.ndarray, pre: Preprocessing, rng: np.random.Generator | None = None) -> np.ndarray:
+    """(C, T, J, E) sample or live window -> (C, pre.num_frames, J, E): centring, then the
+    crop of ``pre.p_interval`` (a random one, drawn from ``rng``, when it has two values:
+    training) and the resize."""
     sample = np.asarray(sample, dtype=np.float32)
     if sample.ndim != 4:
         raise ValueError(f"a sample is (C, T, J, E); got an array of shape {sample.shape}.")
@@ -99,4 +122,4 @@ def model_input(sample: np.ndarray, pre: Preprocessing) -> np.ndarray:
         raise ValueError("the sample contains NaN or infinite coordinates.")
     if pre.centre_joint is not None:
         sample = centre_on_joint(sample, pre.centre_joint)
-    return crop_resize(sample, valid_frame_count(sample), pre.p_interval, pre.num_frames)
+    return crop_resize(sample, valid_frame_count(sample), pre.p_interval, pre.num_frames, rng)

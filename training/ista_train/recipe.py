@@ -14,19 +14,10 @@ from pathlib import Path
 import yaml
 
 from ista_ros.core.config import ConfigError, read_yaml
-from ista_ros.core.checkpoint import CheckpointMeta
+from ista_ros.core.checkpoint import DATASETS, OFFICIAL_FEEDERS, CheckpointMeta, placeholder_class_names
 from ista_ros.core.model import ModelConfig
 from ista_ros.core.window import Preprocessing
 
-# Official feeder class -> our dataset kind; "Feeder_Test" sets have no labels.
-OFFICIAL_FEEDERS = {
-    "feeders.feeder_ntu.Feeder": "ntu",
-    "feeders.feeder_sbu.Feeder": "sbu",
-    "feeders.feeder_h2o.Feeder": "h2o",
-    "feeders.feeder_h2o.Feeder_Test": "h2o",
-    "feeders.feeder_asb.Feeder": "asb",
-    "feeders.feeder_asb.Feeder_Test": "asb",
-}
 DATASET_KINDS = ("ntu", "sbu", "h2o", "asb", "native")
 # Keys of official YAMLs that mean nothing here (devices, logging, run mode).
 IGNORED_KEYS = {"run_mode", "device", "cuda_visible_device", "model", "save_score", "save_epoch",
@@ -78,15 +69,16 @@ class Recipe:
                              centre_joint=self.centre_joint)
 
     def checkpoint_meta(self, class_names=None, provenance=None, layout=None) -> CheckpointMeta:
-        """Deployment metadata; the recipe's settings first, then the dataset's."""
-        meta = CheckpointMeta.defaults(self.model_args)
-        meta.class_names = list(self.class_names or class_names or meta.class_names)
-        meta.layout = self.layout or layout or meta.layout
-        meta.entity_kinds = list(self.entity_kinds or meta.entity_kinds)
-        meta.axes = self.axes or meta.axes
-        meta.preprocessing = self.preprocessing()
-        meta.provenance = dict(provenance or {})
-        return meta
+        """Deployment metadata: the recipe's settings first, then the dataset's (the split's
+        names and layout, the official dataset's contract); what none says stays unknown."""
+        contract = DATASETS.get(self.feeder)
+        return CheckpointMeta(
+            class_names=list(self.class_names or class_names or placeholder_class_names(self.num_classes)),
+            layout=self.layout or layout or (contract.layout if contract else None),
+            preprocessing=self.preprocessing(),
+            entity_kinds=self.entity_kinds or (list(contract.entity_kinds) if contract else None),
+            provenance=dict(provenance or {}),
+            axes=self.axes or (contract.axes if contract else None))
 
     def to_dict(self) -> dict:
         values = asdict(self)

@@ -1,13 +1,14 @@
-"""Training-only augmentation of one (C, T, J, E) sample. The random crop is the core's
-crop_resize (the same resampling as test time); rotation and entity rearrangement follow
-the official feeders, with an explicit numpy Generator instead of global RNG state."""
+"""Training augmentation of one (C, T, J, E) sample: the core's ``model_input`` (centring,
+the random crop, resizing: the live node's function) plus what is training-only, rotation
+and entity rearrangement, which follow the official feeders, with an explicit numpy
+Generator instead of global RNG state."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from ista_ros.core.window import centre_on_joint, crop_resize, valid_frame_count
+from ista_ros.core.window import Preprocessing, model_input
 
 
 def rotation_matrix(angles: np.ndarray) -> np.ndarray:
@@ -40,9 +41,8 @@ class Augment:
     centre_joint: int | None = None  # the test-time centring (Preprocessing.centre_joint)
 
     def __call__(self, sample: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        if self.centre_joint is not None:
-            sample = centre_on_joint(sample, self.centre_joint)
-        x = crop_resize(sample, valid_frame_count(sample), self.p_interval, self.num_frames, rng)
+        crop = Preprocessing(self.num_frames, self.p_interval, self.centre_joint)
+        x = model_input(sample, crop, rng)
         if self.random_rot:
             x = random_rotation(x, rng, self.theta)
         if self.entity_rearrangement:
