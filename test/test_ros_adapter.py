@@ -74,7 +74,24 @@ def test_the_yaml_repeats_the_node_defaults_and_names_no_unknown_parameter():
         listed = {k: v for k, v in _yaml_sections()[node].items() if k != "enabled"}
         assert set(listed) <= set(defaults), (node, set(listed) - set(defaults))
         assert listed == {k: defaults[k] for k in listed}, node
-    assert set(_defaults(Settings)) <= set(declared["recognizer"])
+
+
+def test_every_field_of_the_core_settings_is_a_recognizer_parameter(ros, tmp_path_factory):
+    from rclpy.parameter import Parameter
+
+    from ista_ros.core.recognition import Settings
+    from ista_ros.nodes.recognizer import RecognizerNode, RecognizerParameters
+    from recognizer_support import tiny_checkpoint
+
+    node = RecognizerNode(context=ros.context, parameter_overrides=[
+        Parameter("weights", value=str(tiny_checkpoint(tmp_path_factory))), Parameter("min_frames", value=4.0),
+        Parameter("window_seconds", value=2)])
+    try:
+        declared = node.get_parameters_by_prefix("")
+        assert set(_defaults(Settings, RecognizerParameters)) <= set(declared)
+        assert node.recognizer.settings.min_frames == 4 and node.recognizer.settings.window_seconds == 2.0
+    finally:
+        node.destroy_node()
 
 
 # ------------------------------------------------------------------ parameters
