@@ -163,13 +163,16 @@ class RecognizerNode(Node):
 
     # ------------------------------------------------------------------ worker
     def _on_worker_error(self, err: Exception) -> None:
-        self._warn("inference", f"window skipped: {err}")  # a bad window must not stop the node
+        # a bad window must not stop the node; a WindowError (e.g. NaN scores) names its kind
+        self._warn(getattr(err, "key", "inference"), f"window skipped: {err}")
 
     def _recognise(self, frame_id: str) -> None:
         t0 = time.perf_counter()
         window = self.recognizer.window()
         if window is None:
             return
+        for problem in window.problems:  # e.g. people upside down: wrong input_axes
+            self._warn(problem.key, problem.message)
         x = self.recognizer.model_input(window)
         t1 = time.perf_counter()
         result = self.recognizer.classify(window, x)
