@@ -1,5 +1,6 @@
-"""The procedural interaction generator: shapes, kinematics, class geometry, determinism,
-dropouts, datasets, streams and the prepared npz files."""
+"""The procedural interaction generator: shapes, kinematics, class geometry, the scenes
+without an interaction (class none), determinism, dropouts, datasets, streams and the
+prepared npz files."""
 from __future__ import annotations
 
 import argparse
@@ -55,14 +56,25 @@ def test_num_frames_and_max_frames():
     assert gen.generate(1, rng, max_frames=50).shape[1] == 50
 
 
-@pytest.mark.parametrize("class_id", CLASSES)
-def test_bones_keep_their_length(class_id):
-    sample = exact(class_id, seed=class_id)
+def assert_bones_keep_their_length(sample, what):
     for entity in range(2):
+        if not sample[..., entity].any():
+            continue  # a person not in view
         for parent, child in gen.BONES:
             length = np.linalg.norm(sample[:, :, parent, entity] - sample[:, :, child, entity], axis=0)
-            assert length.std() < 1e-4, (gen.CLASS_NAMES[class_id], parent, child, entity)
+            assert length.std() < 1e-4, (what, parent, child, entity)
             assert 0.02 < length.mean() < 0.6
+
+
+@pytest.mark.parametrize("class_id", gen.INTERACTIONS)
+def test_bones_keep_their_length(class_id):
+    assert_bones_keep_their_length(exact(class_id, seed=class_id), gen.CLASS_NAMES[class_id])
+
+
+@pytest.mark.parametrize("kind", gen.NEGATIVE_KINDS)
+def test_bones_keep_their_length_without_an_interaction(kind):
+    for seed in range(3):
+        assert_bones_keep_their_length(negative(kind, seed), kind)
 
 
 def test_body_size_varies_between_samples():
@@ -137,6 +149,108 @@ def test_approach_closes_and_walk_apart_opens_the_distance(seed):
     assert apart[-1] > apart[0] + 1.5
 
 
+# --- class none: scenes without an interaction
+
+HANDS = [*gen.WRIST, *gen.HAND, *gen.HAND_TIP, *gen.THUMB]
+NEGATIVE_SEEDS = range(12)
+
+
+def negative(kind, seed, variation=gen.EXACT):
+    return gen.generate(gen.NONE, np.random.default_rng(seed), variation=variation, kind=kind)
+
+
+def closest_touch(sample):
+    """The least distance (m) from a hand joint of one person to any joint of the other."""
+    closest = np.inf
+    for e in range(2):
+        hands, other = sample[:, :, HANDS, e], sample[:, :, :, 1 - e]
+        closest = min(closest, np.linalg.norm(hands[:, :, :, None] - other[:, :, None, :], axis=0).min())
+    return closest
+
+
+def test_none_is_the_last_class():
+    assert gen.CLASS_NAMES[gen.NONE] == "none" and gen.NONE == len(gen.CLASS_NAMES) - 1 == 10
+    assert list(gen.INTERACTIONS) == list(range(10))
+    assert gen.CLASS_NAMES[:10] == ("handshake", "hug", "push", "punch", "kick",
+                                    "point at", "wave at", "hand over", "approach", "walk apart")
+
+
+@pytest.mark.parametrize("kind", [k for k in gen.NEGATIVE_KINDS if k != "alone"])
+def test_people_without_an_interaction_never_touch(kind):
+    closest = min(closest_touch(negative(kind, seed)) for seed in NEGATIVE_SEEDS)
+    assert closest > 0.2, f"{kind}: a hand {closest:.2f} m from the other person"
+
+
+def test_touching_interactions_do_touch():
+    """The measure above tells the classes apart: hands meet in these."""
+    for class_id in (0, 1, 7):  # handshake, hug, hand over
+        assert closest_touch(exact(class_id, 0)) < 0.1
+
+
+@pytest.mark.parametrize("seed", NEGATIVE_SEEDS)
+def test_passers_pass_each_other(seed):
+    sample = negative("pass", seed)  # exact: a side view, the lanes along the camera's x
+    along = sample[0, :, gen.BASE, 0] - sample[0, :, gen.BASE, 1]
+    assert np.sign(along[0]) != np.sign(along[-1])  # who was on the left ends on the right
+    assert min(abs(along[0]), abs(along[-1])) > 0.5
+    lanes = np.abs(sample[2, :, gen.BASE, 0] - sample[2, :, gen.BASE, 1])
+    assert lanes.min() > 0.8
+
+
+@pytest.mark.parametrize("seed", NEGATIVE_SEEDS)
+def test_side_by_side_walkers_keep_their_distance_while_they_walk(seed):
+    sample = negative("side by side", seed)
+    assert 0.8 < pelvis_distance(sample).min() and pelvis_distance(sample).max() < 1.4
+    walked = np.linalg.norm(sample[:, -1, gen.BASE] - sample[:, 0, gen.BASE], axis=0)  # (E,)
+    assert walked.min() > 2.0
+
+
+@pytest.mark.parametrize("seed", NEGATIVE_SEEDS)
+def test_talkers_stand_apart_facing_each_other(seed):
+    sample = negative("talk", seed)
+    distance = pelvis_distance(sample)
+    assert 1.0 < distance.min() and distance.max() < 2.0
+    assert np.linalg.norm(sample[:, -1, gen.BASE] - sample[:, 0, gen.BASE], axis=0).max() < 0.15  # nobody walks
+
+
+def test_one_person_actions_happen_at_a_distance():
+    samples = [negative("one-person action", seed) for seed in range(16)]
+    assert min(pelvis_distance(s).min() for s in samples) > 1.3
+    sat = [max(np.ptp(s[1, :, gen.BASE, e]) for e in range(2)) > 0.25 for s in samples]  # a pelvis drops
+    raised = [(s[1, :, list(gen.HAND)] - s[1, :, [gen.HEAD]]).max() > 0.1 for s in samples]  # hands above the head
+    assert any(sat) and any(raised) and not all(sat)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_person_alone_is_entity_0_and_entity_1_is_padding(seed):
+    sample = negative("alone", seed, variation=replace(gen.Variation(), dropout_rate=1.0))
+    assert not sample[..., 1].any()
+    assert np.all(sample[..., 0].any(axis=(0, 2)))  # the only person never drops out
+
+
+def test_a_kind_goes_with_class_none_only():
+    with pytest.raises(ValueError, match="class none only"):
+        gen.generate(3, np.random.default_rng(0), kind="pass")
+    with pytest.raises(ValueError, match="class none only"):
+        gen.generate(gen.NONE, np.random.default_rng(0), kind="dance")
+
+
+def test_streams_mix_interactions_and_scenes_without_one():
+    absent_segments = 0
+    for seed in range(10):
+        sequence, labels = gen.generate_stream([0, gen.NONE, gen.NONE, 4, gen.NONE], np.random.default_rng(seed))
+        runs = [int(v) for i, v in enumerate(labels) if i == 0 or v != labels[i - 1]]
+        assert runs == [0, -1, 10, -1, 10, -1, 4, -1, 10]
+        missing = dropped_entity_frames(sequence)
+        assert not missing.all(axis=1).any()  # a frame never loses everybody
+        starts = np.flatnonzero(np.diff(np.r_[-2, labels]) != 0)
+        for start, end in zip(starts, np.r_[starts[1:], len(labels)]):
+            if labels[start] == gen.NONE and missing[start:end, 1].all():
+                absent_segments += 1
+                assert not missing[start:end, 0].any()
+    assert absent_segments > 0
+
+
 def test_same_seed_same_sample_other_seed_other_sample():
     a = gen.generate(4, np.random.default_rng(7))
     b = gen.generate(4, np.random.default_rng(7))
@@ -166,8 +280,8 @@ def test_dropouts_occur_at_the_configured_rate(rate):
 
 def test_dataset_is_balanced_padded_and_valid():
     data, labels = gen.generate_dataset(3, np.random.default_rng(0), max_frames=120)
-    assert data.shape == (30, 3, 120, 25, 2) and data.dtype == np.float32
-    assert labels.dtype == np.int64 and np.array_equal(np.bincount(labels), [3] * 10)
+    assert data.shape == (33, 3, 120, 25, 2) and data.dtype == np.float32
+    assert labels.dtype == np.int64 and np.array_equal(np.bincount(labels), [3] * 11)
     for sample, label in zip(data, labels):
         valid = valid_frame_count(sample)
         assert valid >= 0.7 * min(gen.DURATION_S) * gen.FPS
@@ -176,11 +290,11 @@ def test_dataset_is_balanced_padded_and_valid():
 
 
 def test_windows_are_live_like_cuts_of_streams():
-    data, labels = gen.generate_windows(2, np.random.default_rng(1), window_frames=(60, 90))
-    assert data.shape == (20, 3, 90, 25, 2) and np.array_equal(np.bincount(labels), [2] * 10)
+    data, labels = gen.generate_windows(2, np.random.default_rng(1), window_frames=(60, 90), none_weight=2)
+    assert data.shape == (24, 3, 90, 25, 2) and np.array_equal(np.bincount(labels), [2] * 10 + [4])
     lengths = [valid_frame_count(sample) for sample in data]
     assert min(lengths) >= 60 and max(lengths) <= 90 and len(set(lengths)) > 1
-    again, _ = gen.generate_windows(2, np.random.default_rng(1), window_frames=(60, 90))
+    again, _ = gen.generate_windows(2, np.random.default_rng(1), window_frames=(60, 90), none_weight=2)
     np.testing.assert_array_equal(data, again)
 
 
@@ -222,7 +336,8 @@ def test_prepare_writes_native_splits_with_different_samples(tmp_path):
                               "--max-frames", "100"])
     preparer.prepare(args)
     train, val = read_native(tmp_path, "train"), read_native(tmp_path, "val")
-    assert train.data.shape == (20, 3, 100, 25, 2) and val.data.shape == (10, 3, 100, 25, 2)
+    # --none-weight 2 (the default): twice as many of none as of each interaction.
+    assert train.data.shape == (24, 3, 100, 25, 2) and val.data.shape == (12, 3, 100, 25, 2)
     assert train.class_names == list(gen.CLASS_NAMES) and train.layout == "ntu25"
     assert not any(np.array_equal(v, t) for v in val.data for t in train.data)
     assert not list(tmp_path.glob(".*partial*"))  # atomic writes leave no temporary file
@@ -236,4 +351,4 @@ def test_prepare_windows_mode(tmp_path):
     preparer.add_arguments(parser)
     preparer.prepare(parser.parse_args(["--out", str(tmp_path), "--train-per-class", "1", "--val-per-class", "1",
                                         "--windows", "40", "50"]))
-    assert read_native(tmp_path, "val").data.shape == (10, 3, 50, 25, 2)
+    assert read_native(tmp_path, "val").data.shape == (12, 3, 50, 25, 2)

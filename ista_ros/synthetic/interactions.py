@@ -27,8 +27,14 @@ from ista_ros.errors import ConfigError
 
 CLASS_NAMES = (
     "handshake", "hug", "push", "punch", "kick",
-    "point at", "wave at", "hand over", "approach", "walk apart",
+    "point at", "wave at", "hand over", "approach", "walk apart", "none",
 )
+NONE = len(CLASS_NAMES) - 1  # no interaction: last, so the interactions keep their ids
+INTERACTIONS = range(NONE)
+# The scenes of class none, as real footage has them; in generate_windows and
+# generate_dataset each is drawn with its weight.
+NEGATIVE_KINDS = ("pass", "side by side", "apart", "talk", "one-person action", "alone")
+NEGATIVE_WEIGHTS = (0.2, 0.15, 0.1, 0.2, 0.2, 0.15)
 LAYOUT = "ntu25"
 AXES = "kinect"  # ista_ros.core.axes: x to the camera's left, y up, z away from the camera
 NUM_JOINTS = 25
@@ -64,7 +70,7 @@ NOMINAL_BODY = {
 }
 
 # Natural duration of each class in seconds at speed 1.
-DURATION_S = (3.2, 4.0, 2.6, 2.2, 2.6, 3.0, 3.0, 3.6, 3.2, 3.2)
+DURATION_S = (3.2, 4.0, 2.6, 2.2, 2.6, 3.0, 3.0, 3.6, 3.2, 3.2, 3.2)
 
 
 @dataclass(frozen=True)
@@ -173,12 +179,13 @@ class _Person:
     nod: np.ndarray = None  # head pitch, rad
     kick_hip: np.ndarray = None  # (2, T) extra hip flexion per leg
     kick_knee: np.ndarray = None  # (2, T) extra knee flexion per leg
+    sit: np.ndarray = None  # 0 standing .. 1 seated (on a chair the tracker does not see)
     reach: list = field(default_factory=lambda: [None, None])  # per arm: (target (T,3), weight (T,))
     pole: list = field(default_factory=lambda: [None, None])  # per arm: local elbow direction
 
     def __post_init__(self):
         steps = len(self.x)
-        for name in ("z", "lean", "twist", "nod"):
+        for name in ("z", "lean", "twist", "nod", "sit"):
             if getattr(self, name) is None:
                 setattr(self, name, np.zeros(steps))
         self.kick_hip = np.zeros((2, steps)) if self.kick_hip is None else self.kick_hip
@@ -211,8 +218,8 @@ def _skeleton(person, fps):
     """World joints (T, 25, 3) of a person and the torso frames the arms need."""
     b, steps = person.body, len(person.x)
     hip_angle, knee_angle, arm_swing = _gait(person, fps)
-    hip_angle = hip_angle + person.kick_hip
-    knee_angle = knee_angle + person.kick_knee
+    hip_angle = hip_angle + person.kick_hip + 1.4 * person.sit
+    knee_angle = knee_angle + person.kick_knee + 1.5 * person.sit
     shank = hip_angle - knee_angle
     leg_drop = b["thigh"] * np.cos(hip_angle) + b["shin"] * np.cos(shank)
     pelvis_y = b["ankle"] + b["hip_drop"] + leg_drop.max(axis=0)
@@ -237,7 +244,8 @@ def _skeleton(person, fps):
         joints[:, KNEE[side]] = hip + b["thigh"] * _apply(hips, _unit(thigh))
         shin = np.stack([np.full(steps, 0.03 * sign), -np.cos(shank[side]), np.sin(shank[side])], -1)
         joints[:, ANKLE[side]] = joints[:, KNEE[side]] + b["shin"] * _apply(hips, _unit(shin))
-        toe = shank[side] - 0.3 * np.clip(person.kick_hip[side], 0, None)  # a kick points the toes
+        # A kick points the toes; a seated person's feet stay flat on the floor.
+        toe = (shank[side] - 0.3 * np.clip(person.kick_hip[side], 0, None)) * (1 - person.sit)
         foot = np.stack([np.zeros(steps), np.sin(toe), np.cos(toe)], -1)
         joints[:, FOOT[side]] = joints[:, ANKLE[side]] + b["foot"] * _apply(hips, foot)
     _arms(person, joints, upper, arm_swing)
@@ -297,8 +305,10 @@ class _Scene:
     seconds: np.ndarray
     fps: float
     facing_deg: float = 0.0
+    kind: str | None = None  # class none: which of NEGATIVE_KINDS
     a: _Person = None
     b: _Person = None
+    absent: int | None = None  # a person not in view (zeros), 1: B
 
     def people(self, bodies, x_a, x_b):
         """Place A and B facing each other; x_a, x_b: their positions along the axis (scalars or per frame)."""
@@ -516,7 +526,143 @@ def _walk_apart(sc, bodies):
         sc.idle(p)
 
 
-_SCRIPTS = (_handshake, _hug, _push, _punch, _kick, _point, _wave, _hand_over, _approach, _walk_apart)
+def _walk(sc, person, speed, heading, cross=0.5):
+    """Make a person walk at speed (m/s) along heading (rad about the vertical; pi/2: +x),
+    level with their start position at normalised time cross."""
+    travelled = speed * (sc.seconds - cross * sc.seconds[-1])
+    person.x = person.x + travelled * np.sin(heading)
+    person.z = person.z + travelled * np.cos(heading)
+    person.yaw = np.full(len(sc.t), heading) + np.deg2rad(3.0) * sc.rng.standard_normal()
+
+
+def _pass(sc, bodies):
+    """Two people walking past each other in parallel lanes, never touching."""
+    a, b = sc.people(bodies, 0.0, 0.0)
+    lane = sc.u(0.9, 1.7)  # between the two pelvis paths
+    cross = sc.u(0.3, 0.7)
+    _walk(sc, a, sc.u(1.0, 1.5), np.pi / 2, cross)
+    _walk(sc, b, sc.u(1.0, 1.5), -np.pi / 2, cross)
+    a.z, b.z = a.z + lane / 2, b.z - lane / 2
+    for p in (a, b):
+        sc.idle(p)
+
+
+def _side_by_side(sc, bodies):
+    """Walking together: the same way at the same pace, 0.9-1.2 m apart."""
+    a, b = sc.people(bodies, 0.0, sc.u(-0.3, 0.3))
+    heading, speed, lane = sc.rng.choice([np.pi / 2, -np.pi / 2]), sc.u(0.9, 1.4), sc.u(0.9, 1.2)
+    for p, side in ((a, 1), (b, -1)):
+        _walk(sc, p, speed * sc.u(0.97, 1.03), heading)
+        p.z = p.z + side * lane / 2
+        sc.idle(p)
+
+
+def _apart(sc, bodies):
+    """Two people in the same room, each on their own: one walks, the other stands or
+    walks another way, 2-3.5 m apart."""
+    a, b = sc.people(bodies, 0.0, sc.u(-1.0, 1.0))
+    b.z = b.z + sc.u(2.0, 3.5)
+    _walk(sc, a, sc.u(0.9, 1.5), sc.rng.choice([np.pi / 2, -np.pi / 2]))
+    if sc.rng.random() < 0.5:
+        _walk(sc, b, sc.u(0.9, 1.5), sc.rng.choice([np.pi / 2, -np.pi / 2]))
+    else:
+        b.yaw = np.full(len(sc.t), sc.u(-np.pi, np.pi))
+    for p in (a, b):
+        sc.idle(p)
+
+
+def _gesture(sc, person, joints):
+    """Hands moving in front of one's own chest while talking: a few short raises each."""
+    for side, sign in enumerate(SIDE_SIGN):
+        if sc.rng.random() < 0.4:
+            continue
+        begins = sc.rng.uniform(0.0, 0.75, int(sc.rng.integers(1, 4)))
+        weight = np.clip(sum(_pulse(sc.t, t0, t0 + 0.06, t0 + sc.u(0.08, 0.2), t0 + 0.25) for t0 in begins), 0, 1)
+        sway = 0.05 * np.sin(2 * np.pi * sc.u(0.8, 2.0) * sc.seconds + sc.u(0, 2 * np.pi))
+        front = (sc.u(0.22, 0.35) * _forward(person) + (sign * sc.u(-0.05, 0.15) + sway)[:, None] * _left(person)
+                 + [0, -sc.u(0.1, 0.3), 0])
+        person.reach[side] = (joints[:, SHOULDER[side]] + front, weight)
+
+
+def _talk(sc, bodies):
+    """Standing and talking, 1.1-1.9 m apart, roughly facing each other: gestures and nods."""
+    gap = sc.u(1.1, 1.9)
+    a, b = sc.people(bodies, -gap / 2, gap / 2)
+    for p in (a, b):
+        p.yaw = p.yaw + sc.u(-0.45, 0.45)
+        sc.idle(p)
+        p.nod = p.nod + 0.1 * np.sin(2 * np.pi * sc.u(0.3, 0.8) * sc.seconds) * (sc.rng.random() < 0.5)
+    ja, jb = _skeleton(a, sc.fps), _skeleton(b, sc.fps)
+    _gesture(sc, a, ja)
+    _gesture(sc, b, jb)
+
+
+def _solo(sc, person):
+    """One of a few one-person actions: stretching up or out, phoning, sitting down."""
+    action = sc.rng.choice(["stretch up", "stretch out", "phone", "sit down"])
+    begin, end = sc.u(0.05, 0.3), sc.u(0.65, 1.1)
+    hold = _pulse(sc.t, begin, begin + 0.2, end - 0.15, end)
+    if action == "sit down":
+        person.sit = _ramp(sc.t, begin, begin + sc.u(0.2, 0.35)) * (1 - _ramp(sc.t, end, end + 0.3))
+        person.lean = person.lean + 0.35 * _pulse(sc.t, begin, begin + 0.12, begin + 0.2, begin + 0.4)
+        return
+    joints = _skeleton(person, sc.fps)
+    for side, sign in enumerate(SIDE_SIGN):
+        shoulder = joints[:, SHOULDER[side]]
+        if action == "stretch up":
+            person.reach[side] = (shoulder + [0, 0.7, 0] + 0.1 * sign * _left(person), hold)
+        elif action == "stretch out":
+            person.reach[side] = (shoulder + 0.65 * sign * _left(person) + [0, 0.1, 0], hold)
+    if action == "stretch up":
+        person.lean = person.lean - 0.1 * hold
+    elif action == "phone":
+        side = sc.side()
+        ear = joints[:, HEAD] + 0.09 * SIDE_SIGN[side] * _left(person) - [0, 0.04, 0]
+        person.reach[side] = (ear, _ramp(sc.t, begin, begin + 0.12) * (1 - _ramp(sc.t, end, end + 0.12)))
+        person.pole[side] = [SIDE_SIGN[side], -1.0, 0.3]
+        person.nod = person.nod + 0.15 * hold
+
+
+def _one_person_action(sc, bodies):
+    """One person does a one-person action 1.4-2.5 m from an idle other, who looks anywhere."""
+    gap = sc.u(1.4, 2.5)
+    a, b = sc.people(bodies, -gap / 2, gap / 2)
+    a.yaw = a.yaw + sc.u(-0.8, 0.8)
+    b.yaw = b.yaw + sc.u(-np.pi, np.pi)
+    for p in (a, b):
+        sc.idle(p)
+    _solo(sc, a)
+
+
+def _alone(sc, bodies):
+    """One person in view, idle, walking or doing a one-person action; B is not in view
+    (zeros, as NTU pads a missing second actor)."""
+    a, b = sc.people(bodies, 0.0, 1.5)
+    sc.absent = 1
+    sc.idle(a)
+    if sc.rng.random() < 0.4:
+        _walk(sc, a, sc.u(0.6, 1.4), sc.u(-np.pi, np.pi))
+    else:
+        a.yaw = a.yaw + sc.u(-np.pi, np.pi)
+        if sc.rng.random() < 0.6:
+            _solo(sc, a)
+
+
+_NEGATIVES = dict(zip(NEGATIVE_KINDS, (_pass, _side_by_side, _apart, _talk, _one_person_action, _alone)))
+
+
+def _draw_kind(rng):
+    return str(rng.choice(NEGATIVE_KINDS, p=NEGATIVE_WEIGHTS))
+
+
+def _no_interaction(sc, bodies):
+    """Class none: one of NEGATIVE_KINDS (sc.kind, drawn by its weight when not given)."""
+    sc.kind = sc.kind or _draw_kind(sc.rng)
+    _NEGATIVES[sc.kind](sc, bodies)
+
+
+_SCRIPTS = (_handshake, _hug, _push, _punch, _kick, _point, _wave, _hand_over, _approach, _walk_apart,
+            _no_interaction)
 assert len(_SCRIPTS) == len(CLASS_NAMES) == len(DURATION_S)
 
 
@@ -555,15 +701,20 @@ class _Camera:
         return (placed - eye) @ np.stack([-right, up, view], -1)
 
 
-def _sensor(joints, rng, v: Variation):
-    """Tracker noise and, at the configured rate, one brief dropout of one person."""
+def _sensor(joints, rng, v: Variation, in_view=None):
+    """Tracker noise and, at the configured rate, one brief dropout of one person; people
+    not in view ((E,) False) are zeros, and never the only one left."""
     noise = rng.uniform(*v.noise_std)
     joints = joints + noise * rng.standard_normal(joints.shape)
+    if in_view is not None:
+        joints[~in_view] = 0.0
     steps = joints.shape[1]
     if rng.random() < v.dropout_rate and steps > v.dropout_frames[0] + 2:
         length = min(int(rng.integers(v.dropout_frames[0], v.dropout_frames[1] + 1)), steps - 2)
         start = int(rng.integers(1, steps - length))  # never the first or last frame
-        joints[int(rng.integers(2)), start:start + length] = 0.0
+        who = int(rng.integers(2))
+        if in_view is None or in_view.all():
+            joints[who, start:start + length] = 0.0
     return joints
 
 
@@ -573,12 +724,21 @@ def natural_frames(class_id, speed=1.0, fps=FPS):
     return max(int(round(DURATION_S[class_id] / speed * fps)), 8)
 
 
-def _interaction(class_id, rng, steps, fps, bodies, variation):
-    """World joints (2, T, 25, 3) of actor and partner, the actor first."""
+def _interaction(class_id, rng, steps, fps, bodies, variation, kind=None):
+    """World joints (2, T, 25, 3) of actor and partner, the actor first, and (2,) whether
+    each is in view (class none, kind "alone": the partner is not)."""
     t = np.linspace(0.0, 1.0, steps)
-    scene = _Scene(rng=rng, t=t, seconds=np.arange(steps) / fps, fps=fps, facing_deg=variation.facing_deg)
+    scene = _Scene(rng=rng, t=t, seconds=np.arange(steps) / fps, fps=fps, facing_deg=variation.facing_deg,
+                   kind=kind)
     _SCRIPTS[class_id](scene, bodies)
-    return np.stack([_skeleton(scene.a, fps), _skeleton(scene.b, fps)])
+    in_view = np.array([scene.absent != 0, scene.absent != 1])
+    return np.stack([_skeleton(scene.a, fps), _skeleton(scene.b, fps)]), in_view
+
+
+def _check_kind(class_id, kind):
+    if kind is not None and (class_id != NONE or kind not in NEGATIVE_KINDS):
+        raise ConfigError(f"a kind of scene ({kind!r}) goes with class none only and is one of "
+                          f"{', '.join(NEGATIVE_KINDS)}.")
 
 
 def _check_class(class_id):
@@ -587,30 +747,42 @@ def _check_class(class_id):
     return int(class_id)
 
 
-def generate(class_id, rng, num_frames=None, variation=Variation(), fps=FPS, max_frames=None):
-    """One interaction as a (3, T, 25, 2) float32 sample in camera coordinates.
+def generate(class_id, rng, num_frames=None, variation=Variation(), fps=FPS, max_frames=None, kind=None):
+    """One interaction (or, class NONE, a scene without one: kind one of NEGATIVE_KINDS,
+    drawn when None) as a (3, T, 25, 2) float32 sample in camera coordinates.
 
     T is the class's natural duration at a random speed, or num_frames; max_frames caps it
-    (the motion then plays faster). The actor is entity 0 or 1 at random.
+    (the motion then plays faster). The actor is entity 0 or 1 at random; a person alone
+    is entity 0 (entity 1 zero-padded).
     """
     class_id = _check_class(class_id)
+    _check_kind(class_id, kind)
     speed = rng.uniform(*variation.speed)
     steps = num_frames or natural_frames(class_id, speed, fps)
     steps = min(steps, max_frames) if max_frames else steps
     bodies = [_draw_body(rng, rng.uniform(*variation.height)) for _ in range(2)]
     camera = replace(_Camera.draw(rng, variation), axis=float(rng.choice([0.0, np.pi])))
-    world = _interaction(class_id, rng, steps, fps, bodies, variation)
-    if rng.random() < 0.5:
+    world, in_view = _interaction(class_id, rng, steps, fps, bodies, variation, kind)
+    if rng.random() < 0.5 and in_view.all():
         world = world[::-1]
-    sample = _sensor(camera.project(world), rng, variation)
+    sample = _sensor(camera.project(world), rng, variation, in_view)
     return np.ascontiguousarray(sample.transpose(3, 1, 2, 0), dtype=np.float32)
 
 
-def generate_dataset(n_per_class, rng, max_frames=150, variation=Variation(), fps=FPS, progress=None):
-    """A balanced, shuffled dataset: data (N, 3, max_frames, 25, 2) zero-padded after each
-    sample's last frame (as NTU is), labels (N,) int64."""
-    labels = np.repeat(np.arange(len(CLASS_NAMES)), n_per_class)
+def _balanced_labels(n_per_class, rng, none_weight):
+    """Shuffled labels: n_per_class of each interaction, round(none_weight * n_per_class) of none."""
+    counts = [n_per_class] * NONE + [int(round(none_weight * n_per_class))]
+    labels = np.repeat(np.arange(len(CLASS_NAMES)), counts)
     rng.shuffle(labels)
+    return labels
+
+
+def generate_dataset(n_per_class, rng, max_frames=150, variation=Variation(), fps=FPS, progress=None,
+                     none_weight=1.0):
+    """A shuffled dataset, n_per_class samples of each interaction and none_weight times as
+    many of none: data (N, 3, max_frames, 25, 2) zero-padded after each sample's last frame
+    (as NTU is), labels (N,) int64."""
+    labels = _balanced_labels(n_per_class, rng, none_weight)
     data = np.zeros((len(labels), 3, max_frames, NUM_JOINTS, 2), np.float32)
     for i, label in enumerate(labels):
         sample = generate(label, rng, variation=variation, fps=fps, max_frames=max_frames)
@@ -621,17 +793,18 @@ def generate_dataset(n_per_class, rng, max_frames=150, variation=Variation(), fp
 
 
 def generate_windows(n_per_class, rng, window_frames=(60, 90), variation=Variation(), fps=FPS,
-                     min_share=0.6, progress=None):
+                     min_share=0.6, progress=None, none_weight=1.0):
     """Live-like samples: windows cut from continuous streams, as the recognizer sees them.
 
-    Each window (a random length in window_frames) lies in a stream of three interactions
-    (random, the labelled one, random) where the labelled one fills at least min_share of
-    it; the rest is a transition and a part of a neighbour. Returns data
-    (N, 3, max(window_frames), 25, 2), zero-padded after each window, and labels (N,) int64.
+    Each window (a random length in window_frames) lies in a stream of three scenes
+    (random, the labelled one, random; a scene is an interaction or one of class none)
+    where the labelled one fills at least min_share of it; the rest is a transition and a
+    part of a neighbour. n_per_class windows of each interaction, none_weight times as many
+    of none. Returns data (N, 3, max(window_frames), 25, 2), zero-padded after each window,
+    and labels (N,) int64.
     """
     classes = len(CLASS_NAMES)
-    labels = np.repeat(np.arange(classes), n_per_class)
-    rng.shuffle(labels)
+    labels = _balanced_labels(n_per_class, rng, none_weight)
     data = np.zeros((len(labels), 3, window_frames[1], NUM_JOINTS, 2), np.float32)
     for i, label in enumerate(labels):
         before, after = rng.integers(classes, size=2)
@@ -646,29 +819,39 @@ def generate_windows(n_per_class, rng, window_frames=(60, 90), variation=Variati
 
 
 def generate_stream(classes, rng, fps=FPS, variation=Variation(), gap_s=(0.4, 0.8)):
-    """A continuous recording of the same two people doing the given interactions in turn.
+    """A continuous recording of the same two people doing the given interactions in turn
+    (class NONE: a scene without one, see NEGATIVE_KINDS).
 
     Returns (sequence (3, T, 25, 2) float32, labels (T,) int64): the class of each frame,
-    -1 in the short transitions between interactions (a blend of the two poses). Entity 0
-    is always the same person, standing on the same side; who acts alternates by chance.
+    -1 in the short transitions between scenes (a blend of the two poses). Entity 0 is
+    always the same person, standing on the same side; who acts alternates by chance. When
+    one person is alone (none, "alone"), it is entity 0 and entity 1 is zero, from the
+    transition before to the transition after.
     """
     classes = [_check_class(c) for c in classes]
     bodies = [_draw_body(rng, rng.uniform(*variation.height)) for _ in range(2)]
     camera = _Camera.draw(rng, variation)
-    parts, labels = [], []
+    parts, labels, seen = [], [], []
     for class_id in classes:
-        actor = int(rng.integers(2))
+        kind = _draw_kind(rng) if class_id == NONE else None
+        actor = 0 if kind == "alone" else int(rng.integers(2))
         steps = natural_frames(class_id, rng.uniform(*variation.speed), fps)
-        world = _interaction(class_id, rng, steps, fps, [bodies[actor], bodies[1 - actor]], variation)
+        world, in_view = _interaction(class_id, rng, steps, fps, [bodies[actor], bodies[1 - actor]], variation,
+                                      kind)
         # Entity 0 stays at -x: when it is the partner, turn the scene round.
         world = camera.project(world if actor == 0 else world[::-1] * [-1, 1, -1])
+        in_view = in_view if actor == 0 else in_view[::-1]
         if parts:
             parts.append(_blend(parts[-1][:, -1], world[:, 0], rng, fps, gap_s))
             labels.append(np.full(parts[-1].shape[1], -1))
+            seen.append(np.repeat((seen[-1][:, -1] & in_view)[:, None], parts[-1].shape[1], axis=1))
         parts.append(world)
         labels.append(np.full(steps, class_id))
+        seen.append(np.repeat(in_view[:, None], steps, axis=1))
+    seen = np.concatenate(seen, axis=1)
     sequence = _sensor(np.concatenate(parts, axis=1), rng, replace(variation, dropout_rate=0.0))
-    sequence = _stream_dropouts(sequence, rng, variation, len(classes))
+    sequence[~seen] = 0.0
+    sequence = _stream_dropouts(sequence, seen, rng, variation, len(classes))
     frames = np.ascontiguousarray(sequence.transpose(3, 1, 2, 0), dtype=np.float32)
     return frames, np.concatenate(labels).astype(np.int64)
 
@@ -681,11 +864,14 @@ def _blend(last, first, rng, fps, gap_s):
     return last[:, None] * (1 - w) + first[:, None] * w
 
 
-def _stream_dropouts(sequence, rng, v: Variation, count):
-    """About dropout_rate dropouts per interaction, anywhere in the stream."""
+def _stream_dropouts(sequence, seen, rng, v: Variation, count):
+    """About dropout_rate dropouts per interaction, anywhere in the stream; frames where the
+    other person is not in view keep theirs (a frame never loses everybody)."""
     steps = sequence.shape[1]
     for _ in range(rng.binomial(count, v.dropout_rate)):
         length = int(rng.integers(v.dropout_frames[0], v.dropout_frames[1] + 1))
         start = int(rng.integers(1, max(steps - length, 2)))
-        sequence[int(rng.integers(2)), start:start + length] = 0.0
+        who = int(rng.integers(2))
+        lost = np.arange(start, min(start + length, steps))
+        sequence[who, lost[seen[1 - who, lost]]] = 0.0
     return sequence

@@ -1,5 +1,7 @@
 """Prediction over a dataset (sharded across processes under torchrun) and the metrics
-of a classification: top-1, top-5, mean per-class accuracy, confusion matrix."""
+of a classification: top-1, top-5, mean per-class accuracy, confusion matrix, and the
+expected calibration error before and after the checkpoint's temperature
+(ista_train.calibration)."""
 from __future__ import annotations
 
 import numpy as np
@@ -80,6 +82,7 @@ def evaluate_checkpoint(recipe, weights, data=None, save_scores=None, out=None, 
 
     from ista_ros.core.checkpoint import load_checkpoint
     from ista_ros.core.device import resolve_device
+    from ista_train.calibration import calibration_report, describe
     from ista_train.data import build_dataset
 
     loaded = load_checkpoint(weights, model_config=recipe.model_args)
@@ -95,6 +98,9 @@ def evaluate_checkpoint(recipe, weights, data=None, save_scores=None, out=None, 
         print(f"{len(logits)} unlabelled samples (a test split without labels): no accuracy to report.")
         return {"samples": len(logits)}
     metrics = classification_metrics(logits, dataset.labels)
+    stored = loaded.meta.temperature if loaded.meta.temperature != 1.0 else None  # 1.0: not calibrated
+    calibration = calibration_report(logits, dataset.labels, stored)
+    metrics.update({k: calibration[k] for k in ("ece_before", "ece_after", "temperature")})
     out_dir = Path(out) if out else Path(weights).parent
     out_dir.mkdir(parents=True, exist_ok=True)
     names = loaded.meta.class_names if len(loaded.meta.class_names) == logits.shape[1] else \
@@ -105,4 +111,5 @@ def evaluate_checkpoint(recipe, weights, data=None, save_scores=None, out=None, 
     (out_dir / f"{stem}_metrics.json").write_text(json.dumps(metrics, indent=2))
     print(f"{metrics['samples']} samples: top-1 {metrics['top1']:.2f}%, top-5 {metrics['top5']:.2f}%, "
           f"mean per-class {metrics['mean_class']:.2f}%  (confusion matrix: {out_dir / f'{stem}_confusion.png'})")
+    print(describe(calibration) + ("" if stored else "; not calibrated: ista-train calibrate stores one"))
     return metrics

@@ -4,8 +4,10 @@ Samples come from ``ista_ros.synthetic.interactions`` (NTU-25 layout, Kinect cam
 in metres, zero-padded after each sample like NTU, not centred: the recipe's centre_joint
 does that for training and the live node alike): whole interactions, or with ``--windows``
 live-like windows cut from continuous streams (what the demo's recognizer sees; the demo
-model is trained on these). Train and val use different random streams of the same seed,
-so no validation sample is a training sample.
+model is trained on these). Class ``none`` (the last) holds scenes without an interaction
+(people passing, walking together or apart, talking, one person's own action, a person
+alone), ``--none-weight`` times as many as each interaction. Train and val use different
+random streams of the same seed, so no validation sample is a training sample.
 """
 from __future__ import annotations
 
@@ -30,6 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--windows", type=int, nargs=2, metavar=("MIN", "MAX"),
                         help="store windows of MIN-MAX frames cut from continuous streams instead of whole "
                              "interactions (the demo model: 60 90)")
+    parser.add_argument("--none-weight", type=float, default=2.0,
+                        help="samples of class none per sample of each interaction (default: %(default)s)")
 
 
 def split_rng(seed: int, split: str) -> np.random.Generator:
@@ -40,11 +44,14 @@ def split_rng(seed: int, split: str) -> np.random.Generator:
 def write_split(path: Path, per_class: int, rng: np.random.Generator, args: argparse.Namespace) -> None:
     from ista_ros.synthetic import interactions
 
-    with tqdm(total=per_class * len(interactions.CLASS_NAMES), desc=f"Generating {path.name}", unit="sample") as bar:
+    total = per_class * len(interactions.INTERACTIONS) + round(args.none_weight * per_class)
+    with tqdm(total=total, desc=f"Generating {path.name}", unit="sample") as bar:
         if args.windows:
-            data, labels = interactions.generate_windows(per_class, rng, tuple(args.windows), progress=bar)
+            data, labels = interactions.generate_windows(per_class, rng, tuple(args.windows), progress=bar,
+                                                         none_weight=args.none_weight)
         else:
-            data, labels = interactions.generate_dataset(per_class, rng, max_frames=args.max_frames, progress=bar)
+            data, labels = interactions.generate_dataset(per_class, rng, max_frames=args.max_frames, progress=bar,
+                                                         none_weight=args.none_weight)
     with atomic_path(path) as tmp:
         np.savez(tmp, data=data, label=labels, class_names=np.array(interactions.CLASS_NAMES),
                  layout=np.array(interactions.LAYOUT))
@@ -54,4 +61,5 @@ def prepare(args: argparse.Namespace) -> None:
     out = Path(args.out)
     for split, per_class in zip(SPLITS, (args.train_per_class, args.val_per_class)):
         write_split(out / f"{split}.npz", per_class, split_rng(args.seed, split), args)
-        print(f"{out / split}.npz: {per_class} samples per class")
+        print(f"{out / split}.npz: {per_class} samples per interaction, "
+              f"{round(args.none_weight * per_class)} of none")
