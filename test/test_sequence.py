@@ -85,7 +85,8 @@ def test_the_file_wins_over_given_values_and_says_so(tmp_path):
     assert sequence.axes == "kinect" and sequence.fps == 30.0
     assert conflicts == ["the file says axes kinect, so axes optical is ignored"]
     np.save(tmp_path / "s.npy", two_people())
-    sequence, conflicts = described(load_sequence(tmp_path / "s.npy"), {"axes": "kinect", "fps": 15.0, "ids": ["x", "y"]})
+    given = {"axes": "kinect", "fps": 15.0, "ids": ["x", "y"]}
+    sequence, conflicts = described(load_sequence(tmp_path / "s.npy"), given)
     assert (sequence.axes, sequence.fps, sequence.ids.tolist(), conflicts) == ("kinect", 15.0, ["x", "y"], [])
     with pytest.raises(SequenceError, match="layout 'hand21' has 21 joints"):
         described(load_sequence(tmp_path / "s.npy"), {"layout": "hand21"})

@@ -68,7 +68,8 @@ def sequence_frames(sequence: np.ndarray, fps: float = 30.0, ids=None, layout: s
 
 
 def sequence_messages(sequence: np.ndarray, fps: float = 30.0, ids=None, layout: str = "ntu25", kinds=None,
-                      stamps=None, frame_id: str = "camera", axes: str = "optical") -> Iterator[tuple[float, SkeletonArray]]:
+                      stamps=None, frame_id: str = "camera",
+                      axes: str = "optical") -> Iterator[tuple[float, SkeletonArray]]:
     """``sequence_frames`` one by one, each message built when it is wanted."""
     sequence = np.asarray(sequence, dtype=np.float32)
     if sequence.ndim != 4 or sequence.shape[0] not in (2, 3):
@@ -81,7 +82,8 @@ def sequence_messages(sequence: np.ndarray, fps: float = 30.0, ids=None, layout:
     kinds = list(kinds or ["person"] * entities)
     stamps = np.arange(frames) / fps if stamps is None else np.asarray(stamps, dtype=float)
     if len(stamps) != frames or len(kinds) != entities:
-        raise ConfigError(f"{len(stamps)} stamps and {len(kinds)} kinds given for {frames} frames of {entities} entities.")
+        raise ConfigError(f"{len(stamps)} stamps and {len(kinds)} kinds given for {frames} frames "
+                          f"of {entities} entities.")
     return _messages(sequence, ids, kinds, stamps, layout, frame_id)
 
 
@@ -129,7 +131,8 @@ def bag_source(path: Path, topic: str | None) -> Source:
     bag = Bag(path)
     with closing(bag.messages(SKELETON_ARRAY, topic)) as messages:
         if next(messages, None) is None:
-            raise ConfigError(f"nothing to play: bag {path} holds no skeletons (its {SKELETON_ARRAY} topics are empty).")
+            raise ConfigError(f"nothing to play: bag {path} holds no skeletons "
+                              f"(its {SKELETON_ARRAY} topics are empty).")
 
     def frames() -> Iterator[tuple[float, SkeletonArray]]:
         start = None
@@ -164,7 +167,8 @@ class PlayerNode(Node):
         if frames is None:
             file = p("file", "")
             if not file:
-                raise ConfigError("nothing to play: set the parameter 'file' to a .npz or .npy sequence or an MCAP bag.")
+                raise ConfigError("nothing to play: set the parameter 'file' to a .npz or .npy sequence "
+                                  "or an MCAP bag.")
             given = {name: p(name, default) for name, default in DESCRIPTION_DEFAULTS.items()}
             source = file_source(file, given, p("frame_id", "camera"), p("bag_topic", "") or None)
         else:
@@ -225,7 +229,8 @@ class PlayerNode(Node):
         if self.restamp or not stamp_ns(msg.header.stamp):
             if not self.restamp and not self._unstamped_warned:
                 self._unstamped_warned = True
-                self.get_logger().warning("frames without a capture stamp (0) are stamped with the time they are published")
+                self.get_logger().warning("frames without a capture stamp (0) are stamped with the time "
+                                          "they are published")
             msg.header.stamp = self.get_clock().now().to_msg()
         try:
             self.publisher.publish(msg)

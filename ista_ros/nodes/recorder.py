@@ -28,7 +28,7 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.serialization import deserialize_message, serialize_message
 
-from ista_ros.bags import FLUSH_PERIOD_S, METADATA_FILE, MAGIC, BagError, BagWriter, McapScan, mcap_files
+from ista_ros.bags import FLUSH_PERIOD_S, MAGIC, METADATA_FILE, BagError, BagWriter, McapScan, mcap_files
 from ista_ros.ros.params import declare
 from ista_ros.ros.spin import run_node
 
