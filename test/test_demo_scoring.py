@@ -1,7 +1,7 @@
 """Scoring of the demo's windows against per-frame ground truth (no ROS)."""
 from __future__ import annotations
 
-from ista_ros.demo.scoring import NO_INTERACTION, Score, Truth, window_line
+from ista_ros.demo.scoring import NO_INTERACTION, NONE_LABEL, Score, Truth, window_line
 
 MS = 1_000_000
 
@@ -36,6 +36,24 @@ def test_score_counts_and_summary():
     assert (score.correct, score.scored, score.unscored) == (1, 2, 1)
     assert score.accuracy == 50.0
     assert score.summary().startswith("accuracy 50.0% (1 of 2 windows") and "latency p50 50 ms" in score.summary()
+
+
+def test_windows_without_an_interaction_count_as_false_interactions_unless_reported_none():
+    score = Score()
+    score.add("hug", "hug", 10.0)
+    score.add(NONE_LABEL, NONE_LABEL, 10.0)  # the model's class none, or the recognizer's reserved answer
+    score.add(NONE_LABEL, NONE_LABEL, 10.0)
+    score.add("punch", NONE_LABEL, 10.0)
+    score.add(NONE_LABEL, "push", 10.0)  # an interaction missed: wrong, not a false interaction
+    assert (score.correct, score.scored, score.negatives, score.false_interactions) == (1, 2, 3, 1)
+    assert score.accuracy == 50.0 and round(score.false_interaction_rate, 1) == 33.3
+    assert "false interactions 33.3% (1 of 3 windows without one)" in score.summary()
+
+
+def test_truth_of_a_window_without_an_interaction_is_class_none():
+    none_id = 10
+    truth = truth_of([none_id] * 40 + [NO_INTERACTION] * 10 + [2] * 30)
+    assert truth.of_window(0, 39 * 33 * MS) == none_id
 
 
 def test_window_line_shows_truth_and_verdict():

@@ -1,8 +1,12 @@
 """Scoring the demo's recognised windows against the generator's per-frame ground truth.
 
 Plain Python (no ROS): the demo's listener feeds it the ground truth of every published
-frame (capture stamp, class id; -1 between interactions) and every recognised window
-(its first and last capture stamps, the recognised class).
+frame (capture stamp, class id; -1 between scenes) and every recognised window (its first
+and last capture stamps, the recognised class). Two numbers come out: the accuracy on the
+windows showing one interaction, and the false-interaction rate on the windows showing a
+scene without one (ground truth "none"): the share of them reported as an interaction.
+A window reported as "none" is either the model's class none or the recognizer's reserved
+"no interaction" answer (both are labelled "none").
 """
 from __future__ import annotations
 
@@ -11,8 +15,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-NO_INTERACTION = -1
-MIN_SHARE = 0.6  # a window is scored when one interaction fills this share of its frames
+NO_INTERACTION = -1  # ground truth between two scenes
+NONE_LABEL = "none"  # a scene without an interaction: the generator's class and the recognizer's answer
+MIN_SHARE = 0.6  # a window is scored when one scene fills this share of its frames
 
 
 @dataclass
@@ -31,8 +36,8 @@ class Truth:
         return self.stamps[-1] if self.stamps else -1
 
     def of_window(self, start_ns: int, end_ns: int, min_share: float = MIN_SHARE) -> int | None:
-        """The interaction that fills at least min_share of the window's frames, else None
-        (a window across two interactions, or mostly between them)."""
+        """The class (an interaction or none) that fills at least min_share of the window's
+        frames, else None (a window across two scenes, or mostly between them)."""
         lo, hi = bisect.bisect_left(self.stamps, start_ns), bisect.bisect_right(self.stamps, end_ns)
         labels = np.asarray(self.labels[lo:hi])
         if labels.size == 0:
@@ -46,18 +51,24 @@ class Truth:
 
 @dataclass
 class Score:
-    """Running accuracy and latency of the recognised windows."""
+    """Running accuracy, false-interaction rate and latency of the recognised windows."""
 
     correct: int = 0
-    scored: int = 0
+    scored: int = 0  # windows showing one interaction
+    negatives: int = 0  # windows showing a scene without an interaction
+    false_interactions: int = 0  # of those, reported as an interaction
     unscored: int = 0
     latencies_ms: list[float] = field(default_factory=list)
 
     def add(self, predicted, truth, latency_ms: float) -> None:
-        """predicted: the recognised class; truth: the true one, None for an unscored window."""
+        """predicted: the recognised class name; truth: the true one ("none" for a scene
+        without an interaction), None for an unscored window."""
         self.latencies_ms.append(latency_ms)
         if truth is None:
             self.unscored += 1
+        elif truth == NONE_LABEL:
+            self.negatives += 1
+            self.false_interactions += int(predicted != NONE_LABEL)
         else:
             self.scored += 1
             self.correct += int(predicted == truth)
@@ -66,11 +77,26 @@ class Score:
     def accuracy(self) -> float:
         return 100.0 * self.correct / self.scored if self.scored else float("nan")
 
+    @property
+    def false_interaction_rate(self) -> float:
+        return 100.0 * self.false_interactions / self.negatives if self.negatives else float("nan")
+
     def summary(self) -> str:
-        """The demo's last line, e.g. ``accuracy 85.0% (34 of 40 windows; ...)``."""
+        """The demo's last line, e.g. ``accuracy 85.0% (34 of 40 windows showing one
+        interaction); false interactions 5.0% (1 of 20 windows without one); ...``."""
         latency = f", latency p50 {np.median(self.latencies_ms):.0f} ms" if self.latencies_ms else ""
-        return (f"accuracy {self.accuracy:.1f}% ({self.correct} of {self.scored} windows showing one interaction; "
-                f"{self.unscored} across two not scored){latency}")
+        return (f"accuracy {self.accuracy:.1f}% ({self.correct} of {self.scored} windows showing one interaction); "
+                f"false interactions {self.false_interaction_rate:.1f}% ({self.false_interactions} of "
+                f"{self.negatives} windows without one); {self.unscored} across two not scored{latency}")
+
+
+def interaction_metrics(predicted: np.ndarray, labels: np.ndarray, none_id: int) -> dict:
+    """Percent: accuracy on the samples showing an interaction, and the share of those
+    without one (label none_id) predicted as an interaction."""
+    interaction = labels != none_id
+    return {"interaction_top1": float(100 * np.mean(predicted[interaction] == labels[interaction])),
+            "false_interaction_rate": float(100 * np.mean(predicted[~interaction] != none_id)),
+            "interaction_samples": int(interaction.sum()), "none_samples": int((~interaction).sum())}
 
 
 def window_line(seconds: float, label: str, confidence: float, truth: str | None, latency_ms: float) -> str:
