@@ -17,6 +17,7 @@ PREPARERS = {
     "h2o": "ista_train.prepare.h2o",
     "asb": "ista_train.prepare.asb",
     "interactions": "ista_train.prepare.interactions",
+    "bags": "ista_train.prepare.bags",
 }
 
 __all__ = ["PREPARERS", "PrepareError", "add_prepare_parser", "load_preparer"]
