@@ -81,6 +81,13 @@ def test_a_killed_recorder_loses_at_most_a_second(ros, spawn, tmp_path):
     assert project_read(bag) == kept and not Bag(bag).recovered
     assert f"{len(kept)} on /kill_skeletons; closed killed.mcap" in fix.stop()[1]
 
+    replayed = []
+    ros.node.create_subscription(SkeletonArray, "kill_replay", replayed.append, 400)
+    player = spawn("-m", "ista_ros.cli", "play", str(bag), "--topic", "kill_replay", "--rate", "10", env=ENV)
+    assert ros.spin_until(lambda: not player.running(), 60), player.output()
+    ros.spin_for(0.3)
+    assert player.stop()[0] == 0 and [int(m.header.frame_id) for m in replayed] == kept
+
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_the_bag_is_closed_on_every_ending_signal(ros, spawn, tmp_path, sig):
