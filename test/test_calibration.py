@@ -138,3 +138,18 @@ def test_calibrate_refuses_an_official_state_dict(tmp_path, windows):
                           f"test_feeder_args.data_path={windows}")
     with pytest.raises(CheckpointError, match="not a checkpoint of the project's format"):
         run_calibrate(args)
+
+
+def test_eval_reports_the_ece_before_and_after_the_checkpoints_temperature(tmp_path, windows, capsys):
+    from ista_train.eval import evaluate_checkpoint
+    from ista_train.recipe import load_recipe
+
+    recipe = load_recipe("config/train/demo_interactions.yaml")
+    weights = save_untrained(tmp_path / "model.pt")
+    loaded = load_checkpoint(weights)
+    loaded.meta.temperature = 2.0
+    save_checkpoint(weights, loaded.model, loaded.meta)
+    metrics = evaluate_checkpoint(recipe, weights, data=str(windows), device="cpu", progress=False)
+    assert metrics["temperature"] == 2.0 and {"ece_before", "ece_after"} <= set(metrics)
+    printed = capsys.readouterr().out
+    assert "calibration: ECE" in printed and "temperature 2.000 (the checkpoint's)" in printed

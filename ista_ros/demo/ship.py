@@ -22,13 +22,13 @@ from ista_ros.errors import ConfigError, run_reporting_user_errors
 SHIPPED_WEIGHTS = Path(__file__).resolve().parent / "model" / "demo_small.pt"
 VALIDATION = Path("data/interactions/val.npz")
 REPRODUCE = {
-    "prepare_command": "ista-train prepare interactions --out data/interactions --train-per-class 150 "
+    "prepare_command": "ista-train prepare interactions --out data/interactions --train-per-class 100 "
                        "--val-per-class 30 --windows 60 90 --none-weight 2 --seed 0",
     "train_command": "ista-train train --config config/train/demo_interactions.yaml --device cpu --amp bf16",
     "ship_command": "python -m ista_ros.demo.ship runs/demo_interactions/best.pt",
     "dataset": "live-like windows (60-90 frames) of generated two-person interactions and of scenes without one "
                "(class none: passing, walking together or apart, talking, one person's own action, a person alone; "
-               "ista_ros.synthetic.interactions.generate_windows), 150 train / 30 val per interaction, twice as "
+               "ista_ros.synthetic.interactions.generate_windows), 100 train / 30 val per interaction, twice as "
                "many of none; metrics are on val",
 }
 
