@@ -86,7 +86,7 @@ def test_the_default_radius_keeps_99_percent_of_the_generators_interaction_dista
     """Where INTERACTION_RADIUS comes from, on a smaller draw (the docstring's numbers: 200 per class)."""
     rng = np.random.default_rng(0)
     distances = []
-    for class_id in range(len(interactions.CLASS_NAMES)):
+    for class_id in interactions.INTERACTIONS:  # not class none: people not interacting
         for _ in range(15):
             c = centres(interactions.generate(class_id, rng))
             distances.append(np.linalg.norm(c[:, 0] - c[:, 1], axis=-1))
