@@ -5,7 +5,10 @@ from a small kinematic skeleton: bone lengths scaled by body size, a pelvis traj
 the floor, a few torso angles, legs driven by a gait cycle (plus a kick), and arms solved
 by two-bone inverse kinematics towards hand targets (the partner's hand, chest, back,
 face). Bones therefore keep their length in every frame; only the joint noise of the
-simulated tracker changes them.
+simulated tracker changes them. The last class, none, holds what real footage shows most of
+the time: scenes without an interaction (NEGATIVE_KINDS: people passing each other,
+walking side by side or apart, standing and talking, one person's own action next to an
+idle other, a person alone), in which no hand comes near the other person.
 
 Coordinates are those of NTU RGB+D (Kinect v2 camera space), in metres: x to the camera's
 left, y up, z away from the camera (right-handed; the camera optical frame turned half a
