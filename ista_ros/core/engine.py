@@ -1,39 +1,116 @@
-"""Inference engine: runs an ISTA-Net on the best device available, in batches, with an
-optional reduced precision and CUDA-graph replay on the GPU (the live node's batch-1
-latency is dominated by kernel launches, which a graph replays in one go)."""
+"""Inference engine: runs an ISTA-Net on the best device available, in batches.
+
+Two backends. torch: an optional reduced precision, and CUDA-graph replay on the GPU (the
+live node's batch-1 latency is dominated by kernel launches, which a graph replays in one
+go). onnxruntime: an exported model (.onnx, ista_ros.core.onnx_backend), on the CPU or
+through ONNX Runtime's TensorRT/CUDA providers. ``auto`` runs an .onnx file with ONNX
+Runtime, a checkpoint with torch on the GPU, and on the CPU whichever of the two is
+faster for that model, timed at start-up (the export takes seconds; see BENCHMARKS.md).
+"""
 from __future__ import annotations
 
 import logging
+import statistics
+import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from ista_ros.core.checkpoint import LoadedCheckpoint, load_checkpoint
 from ista_ros.core.device import resolve_device
 from ista_ros.core.model import ISTANet
+from ista_ros.core.onnx_backend import OnnxModel, OnnxRunner, export_model, exporter_available, runtime_available
 from ista_ros.errors import UserError
 
 log = logging.getLogger("ista_ros.engine")
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+BACKENDS = ("auto", "torch", "onnxruntime")
+TIMING_RUNS, TIMING_BUDGET_S = 5, 2.0  # auto's start-up comparison, per backend
 
 
 class InputError(UserError, ValueError):
     """Input that the model cannot take; the message says what is wrong."""
 
 
+def load_weights(path, model_config=None) -> LoadedCheckpoint:
+    """A checkpoint (the project's or an official one) or an exported .onnx file; an .onnx
+    file's ``model`` is an OnnxModel, which only the onnxruntime backend runs."""
+    if Path(path).suffix.lower() == ".onnx":
+        from ista_ros.core.onnx_backend import load_onnx
+
+        return load_onnx(path, model_config)
+    return load_checkpoint(path, model_config)
+
+
 class InferenceEngine:
-    def __init__(self, model: ISTANet, device: str = "auto", precision: str = "fp32", cuda_graph: bool = True):
+    def __init__(self, model: ISTANet | OnnxModel, device: str = "auto", precision: str = "fp32",
+                 cuda_graph: bool = True, backend: str = "torch", cpu_threads: int = 0):
+        """``cpu_threads`` > 0 sets the threads of both backends on the CPU (torch's are
+        process-wide); 0 keeps torch's count."""
         if precision not in PRECISIONS:
             raise InputError(f"precision '{precision}' is unknown; choose one of {', '.join(PRECISIONS)}.")
+        if backend not in BACKENDS:
+            raise InputError(f"backend '{backend}' is unknown; choose one of {', '.join(BACKENDS)}.")
         self.device = resolve_device(device)
         if self.device.type == "cpu" and precision == "fp16":
             log.warning("fp16 is not supported on the CPU: using fp32.")
             precision = "fp32"
+        if self.device.type == "cpu" and cpu_threads > 0:
+            torch.set_num_threads(cpu_threads)  # on a busy CPU, 1 thread is several times faster (BENCHMARKS.md)
         self.precision = precision
-        self.model = model.eval().to(self.device)
         cfg = model.cfg
-        self.sample_shape = (cfg.num_channels, cfg.num_frames, cfg.num_joints, cfg.num_persons)
+        self.sample_shape = cfg.input_shape
+        self.num_classes = cfg.num_classes
         self.use_graphs = cuda_graph and self.device.type == "cuda"
         self._graphs: dict[int, tuple[torch.cuda.CUDAGraph, torch.Tensor, torch.Tensor]] = {}
+        self.model, self._runner = None, None
+        self.backend = self._start(model, backend)
+
+    def _start(self, model: ISTANet | OnnxModel, backend: str) -> str:
+        """Set up the chosen backend; returns its name."""
+        if isinstance(model, OnnxModel):
+            if backend == "torch":
+                raise InputError("an .onnx model runs with ONNX Runtime only: use backend auto or onnxruntime, "
+                                 "or give the .pt checkpoint.")
+            return self._start_onnx(model)
+        if backend == "onnxruntime":
+            return self._start_onnx(OnnxModel(export_model(model), model.cfg))
+        self.model = model.eval().to(self.device)
+        if backend == "auto" and self.device.type == "cpu":
+            return self._faster_on_cpu()
+        return "torch"
+
+    def _start_onnx(self, model: OnnxModel) -> str:
+        if self.precision != "fp32":
+            log.warning(f"ONNX Runtime runs the model in fp32: precision {self.precision} applies to torch only.")
+            self.precision = "fp32"
+        self._runner = OnnxRunner(model, self.device, torch.get_num_threads())
+        self.device = self._runner.device
+        self.use_graphs = False
+        return "onnxruntime"
+
+    def _faster_on_cpu(self) -> str:
+        """auto for a checkpoint on the CPU: export it to ONNX in memory and keep the faster
+        backend at batch 1 (the live case), or torch when ONNX is not installed."""
+        if self.precision != "fp32":
+            return "torch"  # reduced precision was asked for: only torch has it
+        if not (exporter_available() and runtime_available()):
+            log.info("backend auto: onnx/onnxscript/onnxruntime are not installed: running ISTA-Net with torch.")
+            return "torch"
+        start = time.perf_counter()
+        runner = OnnxRunner(OnnxModel(export_model(self.model), self.model.cfg), self.device, torch.get_num_threads())
+        export_s = time.perf_counter() - start
+        x = np.ones((1, *self.sample_shape), np.float32)
+        with torch.inference_mode():
+            torch_ms = median_ms(lambda: self._forward(torch.from_numpy(x)))
+        onnx_ms = median_ms(lambda: runner(x))
+        chosen = "onnxruntime" if onnx_ms < torch_ms else "torch"
+        log.info(f"backend auto: {onnx_ms:.1f} ms with onnxruntime, {torch_ms:.1f} ms with torch per window "
+                 f"on the CPU (export {export_s:.1f} s): using {chosen}.")
+        if chosen == "onnxruntime":
+            self._runner, self.model = runner, None
+        return chosen
 
     def check(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x)
@@ -48,22 +125,20 @@ class InferenceEngine:
     def predict(self, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """(N, C, T, J, E) -> (N, num_classes) float32 logits."""
         x = self.check(x)
-        outputs = [self._run(torch.from_numpy(np.ascontiguousarray(x[i:i + batch_size])))
-                   for i in range(0, len(x), batch_size)]
+        outputs = [self._run(np.ascontiguousarray(x[i:i + batch_size])) for i in range(0, len(x), batch_size)]
         if not outputs:
-            return np.zeros((0, self.model.cfg.num_classes), np.float32)
+            return np.zeros((0, self.num_classes), np.float32)
         return np.concatenate(outputs)
 
     def warm_up(self, batch_size: int = 1) -> None:
         """Pay allocation, autotuning and graph capture before the first real window."""
         self.predict(np.ones((batch_size, *self.sample_shape), np.float32), batch_size)
 
-    def _run(self, batch: torch.Tensor) -> np.ndarray:
-        batch = batch.to(self.device, non_blocking=True)
-        if self.use_graphs:
-            logits = self._replay(batch)
-        else:
-            logits = self._forward(batch)
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        if self._runner is not None:
+            return self._runner(batch)
+        tensor = torch.from_numpy(batch).to(self.device, non_blocking=True)
+        logits = self._replay(tensor) if self.use_graphs else self._forward(tensor)
         return logits.float().cpu().numpy()
 
     def _forward(self, batch: torch.Tensor) -> torch.Tensor:
@@ -92,3 +167,15 @@ class InferenceEngine:
         with torch.cuda.graph(graph):
             static_out = self._forward(static_in)
         return graph, static_in, static_out
+
+
+def median_ms(fn, runs: int = TIMING_RUNS, budget_s: float = TIMING_BUDGET_S) -> float:
+    """Median wall time of ``fn`` after one warm-up call; fewer runs when they are slow."""
+    fn()
+    times = []
+    deadline = time.perf_counter() + budget_s
+    while len(times) < runs and (not times or time.perf_counter() < deadline):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)

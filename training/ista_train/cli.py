@@ -122,12 +122,13 @@ def run_viz(args) -> None:
 
 
 def add_export(subparsers) -> None:
-    command = subparsers.add_parser("export", help="checkpoint for deployment (+ TorchScript)",
+    command = subparsers.add_parser("export", help="checkpoint for deployment (+ ONNX, TorchScript)",
                                     description="Write a checkpoint in the project's format (what the node loads), "
                                                 "from ours or an official state dict, and optionally TorchScript.")
     command.add_argument("--weights", required=True)
     command.add_argument("--config", default=None, help="recipe or model YAML (needed for official state dicts)")
-    command.add_argument("--out", required=True, help="output checkpoint (.pt)")
+    command.add_argument("--out", default=None, help="output checkpoint (.pt)")
+    command.add_argument("--onnx", default=None, help="also (or only) write an ONNX model here, metadata inside")
     command.add_argument("--torchscript", default=None, help="also write a TorchScript module here")
     command.set_defaults(func=run_export)
 
