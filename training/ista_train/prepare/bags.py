@@ -183,19 +183,26 @@ def bag_messages(bag: Path, topics: dict[str, tuple[str, ...]]) -> Iterator[tupl
     may have), in recording order; messages are rosbags objects (no rclpy needed). A bag
     whose recording was cut off is read as far as its messages are whole."""
     store, known = typestore(), set()
+    topics = {absolute(topic): types for topic, types in topics.items()}
     files = [bag] if bag.is_file() else mcap_files(bag)
     for path in files:
         for channel, time_ns, data in McapScan(path).messages():
-            if channel.topic not in topics:
+            topic = absolute(channel.topic)
+            if topic not in topics:
                 continue
-            if channel.type_name not in topics[channel.topic]:
+            if channel.type_name not in topics[topic]:
                 raise BagError(f"bag {bag}: {channel.topic} holds {channel.type_name}, not "
-                               f"{' or '.join(topics[channel.topic])}.")
+                               f"{' or '.join(topics[topic])}.")
             if channel.type_name not in known:
                 if not add_definition(store, channel.type_name):
                     raise BagError(f"bag {bag}: no message definition of {channel.type_name} is installed.")
                 known.add(channel.type_name)
-            yield channel.topic, channel.type_name, time_ns, store.deserialize_cdr(data, channel.type_name)
+            yield topic, channel.type_name, time_ns, store.deserialize_cdr(data, channel.type_name)
+
+
+def absolute(topic: str) -> str:
+    """A topic name as the recorder writes it (``skeletons`` -> ``/skeletons``)."""
+    return "/" + topic.lstrip("/")
 
 
 def stamp_of(header) -> int:
@@ -257,7 +264,7 @@ def replay_bag(bag: Path, recognizer: LiveRecognizer, replay: Replay, skeletons_
     accepted, arrived = 0, []  # arrived: String labels waiting for the next frame
     for topic, type_name, _, msg in tqdm(bag_messages(bag, topics), desc=f"Replaying {bag.name}", unit="msg",
                                          leave=False):
-        if topic != skeletons_topic:
+        if topic != absolute(skeletons_topic):
             if type_name == STRING:
                 arrived.append(msg.data)
             else:
