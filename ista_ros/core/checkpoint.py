@@ -79,7 +79,7 @@ class CheckpointMeta:
     class_names: list[str]
     layout: str | None  # joint layout of every entity, e.g. "ntu25"; None: not known
     preprocessing: Preprocessing
-    entity_kinds: list[str] | None = field(default_factory=lambda: ["person", "person"])  # None: not known
+    entity_kinds: list[str] | None = None  # per entity (slot), e.g. ["person", "person"]; None: not known
     provenance: dict = field(default_factory=dict)
     axes: str | None = "optical"  # coordinate axes of the training data (ista_ros.core.axes); None: not known
     temperature: float = 1.0  # calibration (ista_train.calibration): probabilities are softmax(logits / T)
