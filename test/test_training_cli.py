@@ -19,9 +19,9 @@ from ista_ros.core.model import ISTANet
 from ista_ros.core.window import Preprocessing, model_input
 from ista_train.recipe import load_recipe
 from ista_train.submit import fuse_asb
+from reference.make_official_reference import CONFIGS as OFFICIAL
 
 REPO = Path(__file__).resolve().parents[1]
-OFFICIAL = Path("/work/shared/reference/official-config")
 OFFICIAL_YAMLS = sorted(OFFICIAL.glob("*/*.yaml")) if OFFICIAL.is_dir() else []
 OURS = {"ntu26_xsub": "ntu/ntu26_xsub_joint", "ntu26_xset": "ntu/ntu26_xset_joint",
         "sbu_clean": "sbu/sbu_clean_joint", "sbu_noisy": "sbu/sbu_noisy_joint", "h2o": "h2o/h2o",

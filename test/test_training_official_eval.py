@@ -11,11 +11,11 @@ import torch
 
 from ista_ros.core.config import load_model_config
 from ista_ros.core.model import ISTANet
+from reference.make_official_reference import CONFIGS as OFFICIAL_CONFIGS
 from reference.make_official_reference import WEIGHT_SEED, prepared_dataset, seeded_ntu_npz
 from reference.randomize import randomize_state_dict
 
 ROOT = Path(__file__).resolve().parents[1]
-OFFICIAL_CONFIGS = ROOT.parent / "shared" / "reference" / "official-config"
 REFERENCE = np.load(Path(__file__).parent / "reference" / "official_reference.npz")
 CASES = {  # dataset -> (official run YAML, the project's model YAML)
     "ntu": ("ntu/ntu26_xsub_joint.yaml", "ntu26.yaml"),

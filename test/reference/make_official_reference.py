@@ -27,7 +27,8 @@ import torch
 import yaml
 
 HERE = Path(__file__).resolve().parent
-CONFIGS = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "official-config"
+# The official run YAMLs, kept next to the repository (shared/reference), not in it.
+CONFIGS = HERE.parents[2] / "shared" / "reference" / "official-config"
 sys.path[:0] = [str(HERE), str(HERE.parent)]  # randomize.py; the tests' synthetic/ raw datasets
 from randomize import randomize_state_dict  # noqa: E402
 
