@@ -1,7 +1,10 @@
-"""ISTA-Net speed: the straightforward eager model against the project's inference engine.
+"""ISTA-Net speed: the straightforward eager model against the project's inference engine
+(torch, and ONNX Runtime on the exported model).
 
     .venv/bin/python benchmarks/model_speed.py --config config/model/ntu26.yaml
     .venv/bin/python benchmarks/model_speed.py --config config/model/demo_small.yaml --batch-sizes 1,8
+    .venv/bin/python benchmarks/model_speed.py --threads 2 --no-training \
+        --config config/model/demo_small.yaml,config/model/sbu.yaml,config/model/ntu26.yaml
 
 First checks that every engine variant agrees with the eager fp32 model (max relative
 error of logits, top-1 agreement), then times each: latency (median, p10, p90 after
@@ -82,6 +85,7 @@ def variants(model: ISTANet, device: str):
         out["engine bf16 + CUDA graph"] = InferenceEngine(model, device, "bf16")
     else:
         out["engine bf16 (autocast)"] = InferenceEngine(model, device, "bf16")
+    out["onnxruntime fp32"] = InferenceEngine(model, device, "fp32", backend="onnxruntime")
     return out
 
 
@@ -106,25 +110,33 @@ def train_throughput(model: ISTANet, device: torch.device, batch: int, precision
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", default="config/model/ntu26.yaml")
+    parser.add_argument("--config", default="config/model/ntu26.yaml", help="model YAML, or a comma list of them")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--batch-sizes", default=None, help="comma list (default: 1,256 on GPU, 1,8 on CPU)")
     parser.add_argument("--iters", type=int, default=None, help="timed iterations (default: 50 GPU, 5 CPU)")
     parser.add_argument("--train-batch", type=int, default=None, help="training batch (default: 32 GPU, 8 CPU)")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads of every variant (default: torch's)")
+    parser.add_argument("--no-training", action="store_true", help="skip the training throughput")
     args = parser.parse_args()
-
-    torch.manual_seed(0)
-    cfg = load_model_config(args.config)
-    model = ISTANet(cfg).eval()
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)  # ONNX Runtime sessions take torch's count
     device = resolve_device(args.device)
+    print(f"machine: {machine_line(device)}")
+    for config in args.config.split(","):
+        benchmark(config, device, args)
+
+
+def benchmark(config: str, device: torch.device, args) -> None:
+    torch.manual_seed(0)
+    cfg = load_model_config(config)
+    model = ISTANet(cfg).eval()
     gpu = device.type == "cuda"
     batch_sizes = [int(b) for b in (args.batch_sizes or ("1,256" if gpu else "1,8")).split(",")]
     iters = args.iters or (50 if gpu else 5)
     shape = model.cfg.input_shape
     gflops = flops_per_sample(model, shape) / 1e9
 
-    print(f"machine: {machine_line(device)}")
-    print(f"model: {args.config}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters, "
+    print(f"\nmodel: {config}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters, "
           f"{gflops:.1f} GFLOPs/sample, input {shape}\n")
     print("| variant | batch | rel. err / top-1 vs ref | median ms | p10 ms | p90 ms | samples/s | TFLOP/s "
           "| peak MiB |")
@@ -144,6 +156,8 @@ def main():
             rate = batch / median * 1e3
             print(f"| {name} | {batch} | {agreement(reference, logits)} | {median:.2f} | {p10:.2f} | {p90:.2f} "
                   f"| {rate:.1f} | {rate * gflops / 1e3:.3f} | {peak_memory_mib(device):.0f} |")
+    if args.no_training:
+        return
     train_batch = args.train_batch or (32 if gpu else 8)
     for precision in ("fp32", "bf16"):
         rate = train_throughput(model, device, train_batch, precision, max(3, iters // 5))

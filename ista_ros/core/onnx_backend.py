@@ -10,6 +10,7 @@ load them.
 from __future__ import annotations
 
 import contextlib
+import copy
 import importlib.util
 import json
 import logging
@@ -58,7 +59,7 @@ def export_model(model: ISTANet, meta: CheckpointMeta | None = None) -> bytes:
     # A batch of 2: the exporter would take a batch of 1 for a constant.
     example = torch.zeros(2, *cfg.input_shape)
     with _quiet_exporter():
-        program = torch.onnx.export(model.cpu().eval(), (example,), dynamo=True, opset_version=OPSET, verbose=False,
+        program = torch.onnx.export(copy.deepcopy(model).cpu().eval(), (example,), dynamo=True, opset_version=OPSET, verbose=False,
                                     input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
                                     dynamic_shapes=({0: torch.export.Dim("batch")},))
     proto = program.model_proto
