@@ -6,8 +6,9 @@
 
 With a video file the player is replaced by the video source and keypoints nodes (there
 is then no ground truth). Skeletons travel in the camera optical frame (REP-103); the
-recognizer turns them into the checkpoint's axes (the demo model's: Kinect space). The demo ends by itself once the source has played everything:
-it stops the recognizer with SIGINT, as Ctrl-C would, and reports the accuracy.
+recognizer turns them into the checkpoint's axes (the demo model's: Kinect space). The
+demo ends by itself once the source has played everything: it stops the recognizer with
+SIGINT, as Ctrl-C would, and reports the accuracy.
 
 The player runs as ``python -m ista_ros.demo.run play --seed S --num-interactions N``.
 """
@@ -29,11 +30,12 @@ import rclpy
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
-from ista_ros.synthetic import interactions
 from ista_ros.demo.scoring import NO_INTERACTION, Score, Truth, window_line
 from ista_ros.demo.ship import SHIPPED_WEIGHTS
+from ista_ros.errors import ConfigError
 from ista_ros.msg import InteractionAction
-from ista_ros.nodes.recognizer import ros_time, stamp_ns
+from ista_ros.ros.messages import ros_time, stamp_ns
+from ista_ros.synthetic import interactions
 
 TRUTH_TOPIC = "demo/truth"
 SKELETONS_TOPIC = "skeletons"
@@ -72,7 +74,7 @@ def truth_message(label: int, stamp: int) -> InteractionAction:
 def play(seed: int, num_interactions: int, wait_s: float = 120.0) -> int:
     """Child process: publish the generated interactions in real time, and their ground truth."""
     from ista_ros.nodes.player import PlayerNode, sequence_frames
-    from ista_ros.nodes.spin import run_node
+    from ista_ros.ros.spin import run_node
 
     sequence, labels = demo_stream(seed, num_interactions)
     frames = sequence_frames(sequence, interactions.FPS, ids=list(ENTITY_IDS), layout=interactions.LAYOUT,
@@ -84,8 +86,11 @@ def play(seed: int, num_interactions: int, wait_s: float = 120.0) -> int:
         deadline = time.monotonic() + wait_s
         while truth.get_subscription_count() == 0 and time.monotonic() < deadline:
             time.sleep(0.05)  # frames published before the listener is matched would be lost
-        return PlayerNode(frames=frames, on_publish=lambda index, stamp: truth.publish(truth_message(labels[index], stamp)),
-                          exit_when_done=True, parameter_overrides=[Parameter("wait_for_subscribers", value=wait_s)])
+        def publish_truth(index, stamp):
+            truth.publish(truth_message(labels[index], stamp))
+
+        return PlayerNode(frames=frames, on_publish=publish_truth, exit_when_done=True,
+                          parameter_overrides=[Parameter("wait_for_subscribers", value=wait_s)])
 
     return run_node(make_player, "demo player")
 
@@ -206,9 +211,9 @@ def start_children(opts: DemoOptions, seed: int, log_dir: Path) -> tuple[Child, 
 def run_demo(opts: DemoOptions, out=sys.stdout) -> int:
     """Run the demo to its accuracy line; 0 when every node ended cleanly."""
     if not Path(opts.weights).is_file():
-        raise FileNotFoundError(f"the checkpoint {opts.weights} does not exist; give an existing file with --weights.")
+        raise ConfigError(f"the checkpoint {opts.weights} does not exist; give an existing file with --weights.")
     if opts.video is not None and not Path(opts.video).is_file():
-        raise FileNotFoundError(f"the video {opts.video} does not exist; give a video file with --video.")
+        raise ConfigError(f"the video {opts.video} does not exist; give a video file with --video.")
     seed = opts.seed if opts.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
     log_dir = Path(tempfile.mkdtemp(prefix="ista_ros_demo_"))
     what = f"video {opts.video}" if opts.video else f"{opts.num_interactions} generated interactions (seed {seed})"
