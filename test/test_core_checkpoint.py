@@ -231,3 +231,11 @@ def test_the_project_model_yamls_state_kinds_the_messages_use(name):
     path = ROOT / "config" / "model" / f"{name}.yaml"
     meta_ = meta_from_yaml(read_yaml(path), load_model_config(path), path)
     assert meta_.layout is not None and meta_.entity_kinds is not None
+
+
+def test_unknown_contract_round_trips_as_unknown(tmp_path):
+    unknown = meta()
+    unknown.layout = unknown.entity_kinds = unknown.axes = None
+    save_checkpoint(tmp_path / "m.pt", random_model(), unknown)
+    loaded = load_checkpoint(tmp_path / "m.pt").meta
+    assert (loaded.layout, loaded.entity_kinds, loaded.axes) == (None, None, None)

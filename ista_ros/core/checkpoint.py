@@ -103,13 +103,16 @@ class CheckpointMeta:
             raise ConfigError("provenance must be a mapping.")
         if self.axes is not None:
             check_axes(self.axes)
+        if isinstance(self.temperature, bool) or not isinstance(self.temperature, (int, float)) or \
+                not self.temperature > 0:
+            raise ConfigError(f"temperature must be a positive number, not {self.temperature!r}.")
 
     def to_dict(self) -> dict:
         return {
             "class_names": list(self.class_names),
             "layout": self.layout,
             "preprocessing": self.preprocessing.to_dict(),
-            "entity_kinds": list(self.entity_kinds),
+            "entity_kinds": None if self.entity_kinds is None else list(self.entity_kinds),
             "provenance": dict(self.provenance),
             "axes": self.axes,
             "temperature": float(self.temperature),
