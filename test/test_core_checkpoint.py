@@ -6,8 +6,7 @@ import pytest
 import torch
 import yaml
 
-from ista_ros.core.checkpoint import (CheckpointError, CheckpointMeta, load_checkpoint,
-                                      save_checkpoint)
+from ista_ros.core.checkpoint import CheckpointError, CheckpointMeta, load_checkpoint, save_checkpoint
 from ista_ros.core.config import ConfigError
 from ista_ros.core.model import ISTANet, ModelConfig
 from ista_ros.core.window import Preprocessing

@@ -4,8 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ista_ros.core.window import (Preprocessing, centre_on_joint, crop_resize, model_input,
-                                  valid_frame_count)
+from ista_ros.core.window import Preprocessing, centre_on_joint, crop_resize, model_input, valid_frame_count
 from reference.make_official_reference import seeded_sample
 
 REFERENCE = np.load(Path(__file__).parent / "reference" / "official_reference.npz")
@@ -77,6 +76,7 @@ def test_ntu_test_pipeline_equals_the_official_feeder_and_model_end_to_end(tmp_p
     """Official NTU feeder (mutual filter, valid crop 0.95, resize to 120) + official model
     give the same logits as the core path; centring prepared (centred) data is a no-op."""
     import torch
+
     from ista_ros.core.config import load_model_config
     from ista_ros.core.model import ISTANet
     from reference.make_official_reference import WEIGHT_SEED, seeded_ntu_npz

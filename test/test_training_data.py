@@ -11,7 +11,7 @@ import torch
 from ista_ros.core.window import Preprocessing, model_input
 from ista_train.data import DatasetError, SkeletonDataset, Split, read_split
 from ista_train.data.formats import NTU_MUTUAL, SBU_FOLDS, sbu_sample
-from ista_train.data.transforms import Augment, rearrange_entities, random_rotation, rotation_matrix
+from ista_train.data.transforms import Augment, random_rotation, rearrange_entities, rotation_matrix
 
 RNG = np.random.default_rng(0)
 

@@ -25,8 +25,8 @@ from ista_ros.core.axes import check_axes
 from ista_ros.core.config import ConfigError, model_config_from, read_yaml
 from ista_ros.core.entities import KINDS
 from ista_ros.core.files import atomic_write
-from ista_ros.core.model import ISTANet, ModelConfig
 from ista_ros.core.layouts import ALIASES, LAYOUTS, get_layout
+from ista_ros.core.model import ISTANet, ModelConfig
 from ista_ros.core.window import Preprocessing
 from ista_ros.errors import UserError
 

@@ -31,9 +31,9 @@ class Preprocessing:
         if not _is_int(self.num_frames) or self.num_frames < 1:
             raise ConfigError(f"preprocessing num_frames must be a positive integer, not {self.num_frames!r}.")
         if not isinstance(self.p_interval, (list, tuple)) or len(self.p_interval) not in (1, 2) or \
-                not all(isinstance(p, (int, float)) and not isinstance(p, bool) and 0 < p <= 1 for p in self.p_interval):
+                not all(_is_number(p) and 0 < p <= 1 for p in self.p_interval):
             raise ConfigError(f"preprocessing p_interval takes one value (centre crop) or two (random crop "
-                             f"range), each in (0, 1]; got {self.p_interval!r}.")
+                              f"range), each in (0, 1]; got {self.p_interval!r}.")
         self.p_interval = tuple(float(p) for p in self.p_interval)
         if self.centre_joint is not None and (not _is_int(self.centre_joint) or self.centre_joint < 0):
             raise ConfigError(f"preprocessing centre_joint must be a joint index or null, not {self.centre_joint!r}.")
@@ -109,6 +109,10 @@ def centre_on_joint(sample: np.ndarray, joint: int) -> np.ndarray:
 
 def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def model_input(sample: np.ndarray, pre: Preprocessing, rng: np.random.Generator | None = None) -> np.ndarray:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from ista_ros.core.config import ConfigError, read_yaml
 from ista_ros.core.checkpoint import DATASETS, OFFICIAL_FEEDERS, CheckpointMeta, placeholder_class_names
+from ista_ros.core.config import ConfigError, read_yaml
 from ista_ros.core.model import ModelConfig
 from ista_ros.core.window import Preprocessing
 

@@ -12,8 +12,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ista_ros.core.window import Preprocessing, model_input
-from ista_train.data.formats import (DatasetError, Split, read_asb, read_h2o, read_native, read_ntu,
-                                     read_sbu)
+from ista_train.data.formats import DatasetError, Split, read_asb, read_h2o, read_native, read_ntu, read_sbu
 from ista_train.data.transforms import Augment
 
 __all__ = ["DatasetError", "SkeletonDataset", "Split", "build_dataset", "read_split"]
