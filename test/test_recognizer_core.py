@@ -7,7 +7,6 @@ from ista_ros.core.checkpoint import load_checkpoint
 from ista_ros.core.engine import InferenceEngine
 from ista_ros.core.layouts import get_layout
 from ista_ros.core.recognition import LiveRecognizer, Settings, SkeletonInput
-
 from recognizer_support import sequence, tiny_checkpoint
 
 FRAME_NS = 33_333_333
@@ -63,6 +62,12 @@ def test_a_lone_person_is_zero_padded_and_flagged(loaded):
     feed(rec, seq[..., :1], ids=("solo",))
     result = rec.classify(rec.window())
     assert result.entity_ids == ["solo", ""] and result.padded and result.num_observed == 1
+    assert (result.class_id, result.label, result.reason) == (-1, "none", "too_few_entities")
+    assert np.isclose(result.scores.sum(), 1.0, atol=1e-5) and not result.grouped
+    padded = recognizer(loaded, lone_entities=True)  # padding allowed: the model answers
+    feed(padded, seq[..., :1], ids=("solo",))
+    result = padded.classify(padded.window())
+    assert result.entity_ids == ["solo", ""] and result.padded and result.reason == "" and result.class_id >= 0
 
 
 def test_bad_skeletons_are_reported_and_the_good_ones_kept(loaded):
@@ -70,10 +75,9 @@ def test_bad_skeletons_are_reported_and_the_good_ones_kept(loaded):
     good = np.zeros((25, 3), np.float32) + 1.0
     nan = good.copy()
     nan[3, 1] = np.nan
-    skeletons = [SkeletonInput("ok", "person", "ntu25", good), SkeletonInput("n", "person", "ntu25", nan),
-                 SkeletonInput("e", "person", "ntu25", np.zeros((0, 3))), SkeletonInput("j", "person", "ntu25", good[:20]),
-                 SkeletonInput("u", "person", "kinect99", good), SkeletonInput("f", "person", "ntu25", np.full((25, 3), np.inf)),
-                 SkeletonInput("ok", "person", "ntu25", good)]
+    skeletons = [SkeletonInput(i, "person", layout, points) for i, layout, points in [
+        ("ok", "ntu25", good), ("n", "ntu25", nan), ("e", "ntu25", np.zeros((0, 3))), ("j", "ntu25", good[:20]),
+        ("u", "kinect99", good), ("f", "ntu25", np.full((25, 3), np.inf)), ("ok", "ntu25", good)]]
     event, problems = rec.push(0, skeletons)
     assert event is FrameEvent.ACCEPTED
     assert [p.key for p in problems] == ["not_finite", "empty", "layout", "layout", "not_finite", "duplicate_id"]
@@ -225,6 +229,7 @@ def test_people_upside_down_in_the_checkpoints_axes_are_reported_with_the_likely
 
 def test_a_checkpoint_that_does_not_say_its_axes_or_layout_is_refused_live(loaded):
     from dataclasses import replace
+
     from ista_ros.core.checkpoint import CheckpointError
     cfg = loaded.config
     shape = (3, cfg.num_frames, 25, 2)
@@ -232,3 +237,167 @@ def test_a_checkpoint_that_does_not_say_its_axes_or_layout_is_refused_live(loade
                           ({"entity_kinds": None}, "entity kinds")):
         with pytest.raises(CheckpointError, match=f"does not say the {what}.*config/model YAML"):
             LiveRecognizer(replace(loaded.meta, **unknown), shape, lambda x: x, Settings())
+
+
+# ------------------------------------------------------------------ groups
+
+class CountingModel:
+    """The engine's predict, counting calls and batch sizes."""
+
+    def __init__(self, loaded):
+        self.engine = InferenceEngine(loaded.model, device="cpu")
+        self.batches = []
+
+    def __call__(self, x):
+        self.batches.append(len(x))
+        return self.engine.predict(x)
+
+
+def group_recognizer(loaded, predict, meta=None, **settings):
+    cfg = loaded.config
+    return LiveRecognizer(meta or loaded.meta, (cfg.num_channels, cfg.num_frames, cfg.num_joints, cfg.num_persons),
+                          predict, Settings(**settings))
+
+
+def walker(frames: int, rng, z: float = 9.0) -> np.ndarray:
+    """(3, T, 25, 1) one person walking along x from -10 m to 30 m, ``z`` m behind the pairs."""
+    person = sequence(0, frames, rng)[..., :1].copy()
+    person[0] += np.linspace(-10.0, 30.0, frames)[:, None, None] - person[0].mean()
+    person[2] += z
+    return person
+
+
+def two_pairs(frames: int, rng, apart: float = 20.0) -> np.ndarray:
+    """(3, T, 25, 5): a waving pair, an approaching pair ``apart`` m to its right, a passer-by."""
+    waving, approaching = sequence(1, frames, rng), sequence(0, frames, rng)
+    approaching[0] += apart
+    return np.concatenate([waving, approaching, walker(frames, rng)], axis=-1)
+
+
+IDS = ("w1", "w2", "a1", "a2", "walker")
+
+
+def test_two_pairs_are_two_groups_recognised_in_one_batched_call_and_the_passer_by_in_none(loaded):
+    model = CountingModel(loaded)
+    rec = group_recognizer(loaded, model)
+    scene = two_pairs(150, np.random.default_rng(5))
+    seen = []
+    for start in range(0, 150, 10):
+        feed(rec, scene[:, start:start + 10], ids=IDS, start=start * FRAME_NS)
+        windows = rec.windows()
+        if windows is None:
+            continue
+        results, problems = rec.recognise(windows)
+        assert problems == [] and len(results) == len(windows)
+        seen.append({r.group_id: r for r in results})
+    assert model.batches == [2] * len(seen) and len(seen) >= 12  # one call per stride, the two groups batched
+    assert all(set(ids) == {"w1+w2", "a1+a2"} for ids in seen)  # stable ids; the passer-by in no group
+    last = seen[-1]
+    assert last["w1+w2"].label == "wave" and last["a1+a2"].label == "approach"
+    assert last["w1+w2"].entity_ids == ["w1", "w2"] and last["a1+a2"].entity_ids == ["a1", "a2"]
+    one = group_recognizer(loaded, CountingModel(loaded))  # a group's answer does not depend on the others
+    feed(one, scene[..., 2:4], ids=IDS[2:4])
+    alone = one.recognise(one.windows())[0][0]
+    np.testing.assert_allclose(alone.scores, last["a1+a2"].scores, atol=1e-5)
+
+
+def test_results_come_best_first_interactions_before_no_interaction(loaded):
+    logits = {0: [4.0, 0.0], 1: [0.0, 1.0]}  # first group sure of class 0, second hesitant about class 1
+
+    def predict(x):
+        return np.array([logits[i] for i in range(len(x))])
+
+    rec = group_recognizer(loaded, predict, confidence_threshold=0.8)
+    feed(rec, two_pairs(40, np.random.default_rng(1))[..., :4], ids=IDS[:4])
+    results, _ = rec.recognise(rec.windows())
+    assert [(r.label, r.reason) for r in results] == [("approach", ""), ("none", "low_confidence")]
+    assert results[1].class_id == -1 and np.isclose(results[1].confidence, 1 / (1 + np.e ** -1), atol=1e-6)
+    np.testing.assert_allclose(results[1].scores.sum(), 1.0, atol=1e-6)
+
+
+def test_smoothing_is_per_group_and_ends_with_the_group(loaded):
+    rng = np.random.default_rng(2)
+    rec = group_recognizer(loaded, CountingModel(loaded), smoothing=0.9, window_frames=40, window_seconds=0.0)
+    waving, approaching = sequence(1, 40, rng), sequence(0, 40, rng)
+    approaching[0] += 20.0
+    feed(rec, np.concatenate([waving, approaching], axis=-1), ids=IDS[:4])
+    first = {r.group_id: r for r in rec.recognise(rec.windows())[0]}
+    assert first["w1+w2"].label == "wave" and first["a1+a2"].label == "approach"  # no blend across groups
+    swapped = np.concatenate([approaching, waving], axis=-1)  # each pair now does the other's interaction
+    swapped[0] += np.repeat([20.0, -20.0], 2)
+    feed(rec, swapped, ids=IDS[:4], start=40 * FRAME_NS)
+    blended = {r.group_id: r for r in rec.recognise(rec.windows())[0]}
+    assert blended["w1+w2"].label == "wave"  # its own history, 0.9 of it, holds it back
+    feed(rec, approaching[..., :1], ids=("w1",), start=80 * FRAME_NS)  # w2 gone: the group ends ...
+    assert [r.reason for r in rec.recognise(rec.windows())[0]] == ["too_few_entities"]
+    feed(rec, swapped[..., :2], ids=IDS[:2], start=120 * FRAME_NS)   # ... and forms again: smoothing starts afresh
+    again = {r.group_id: r for r in rec.recognise(rec.windows())[0]}
+    assert again["w1+w2"].label == "approach" and again["w1+w2"].confidence > blended["w1+w2"].confidence
+
+
+def test_people_far_apart_are_no_interaction_too_far(loaded):
+    rec = group_recognizer(loaded, CountingModel(loaded))
+    feed(rec, two_pairs(40, np.random.default_rng(3), apart=20.0)[..., [0, 2]], ids=("w1", "a1"))
+    windows = rec.windows()
+    assert [w.reason for w in windows] == ["too_far"]
+    result = rec.recognise(windows)[0][0]
+    assert (result.class_id, result.label, result.reason) == (-1, "none", "too_far") and not result.grouped
+    assert sorted(result.entity_ids) == ["a1", "w1"] and np.isclose(result.scores.sum(), 1.0, atol=1e-5)
+
+
+def test_the_checkpoints_none_class_is_no_interaction_and_probabilities_are_calibrated(loaded):
+    from dataclasses import replace
+    logits = np.array([[2.0, 3.0]])
+    rec = group_recognizer(loaded, lambda x: logits, meta=replace(loaded.meta, class_names=["wave", "none"]))
+    feed(rec, sequence(1, 30, np.random.default_rng(0)))
+    result = rec.classify(rec.window())
+    assert (result.class_id, result.label, result.reason) == (-1, "none", "none_class")
+    hot = group_recognizer(loaded, lambda x: logits, meta=replace(loaded.meta, temperature=4.0))
+    feed(hot, sequence(1, 30, np.random.default_rng(0)))
+    result = hot.classify(hot.window())
+    expected = np.exp([0.5, 0.75]) / np.exp([0.5, 0.75]).sum()  # softmax(logits / T)
+    np.testing.assert_allclose(result.scores, expected, atol=1e-6)
+    assert result.label == "wave" and np.isclose(result.confidence, expected[1])
+
+
+def test_a_non_finite_row_costs_only_its_group(loaded):
+    def predict(x):
+        out = np.tile([[0.0, 3.0]], (len(x), 1))
+        out[0] = np.nan
+        return out
+
+    rec = group_recognizer(loaded, predict)
+    feed(rec, two_pairs(40, np.random.default_rng(4))[..., :4], ids=IDS[:4])
+    results, problems = rec.recognise(rec.windows())
+    assert len(results) == 1 and [p.key for p in problems] == ["not_finite_output"]
+
+
+def test_a_new_timeline_starts_the_groups_over(loaded):
+    rec = group_recognizer(loaded, CountingModel(loaded), smoothing=0.9, window_frames=40, window_seconds=0.0)
+    rng = np.random.default_rng(6)
+    feed(rec, sequence(1, 40, rng), start=10**12)
+    assert rec.recognise(rec.windows())[0][0].label == "wave"
+    feed(rec, sequence(0, 40, rng), start=0)  # stamps jump back: a bag played again
+    result = rec.recognise(rec.windows())[0][0]
+    assert result.label == "approach" and result.confidence > 0.9  # nothing of the old timeline blended in
+    assert rec.tracker.groups.keys() == {"p1+p2"}
+
+
+def test_groups_are_settings_checked_in_one_sentence():
+    with pytest.raises(ValueError, match="radii must be positive"):
+        Settings(interaction_radius=0.0)
+    with pytest.raises(ValueError, match="max_groups"):
+        Settings(max_groups=0)
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="CUDA graphs need a GPU")
+def test_cuda_graphs_are_captured_at_warm_up_for_padded_batch_sizes(loaded):
+    from ista_ros.core.engine import GRAPH_BATCHES
+    engine = InferenceEngine(loaded.model, device="cuda")
+    engine.warm_up()
+    assert sorted(engine._graphs) == list(GRAPH_BATCHES)
+    x = np.random.default_rng(0).normal(size=(11, *engine.sample_shape)).astype(np.float32)
+    reference = InferenceEngine(loaded.model, device="cuda", cuda_graph=False).predict(x)
+    for n in (1, 3, 5, 11):
+        np.testing.assert_allclose(engine.predict(x[:n]), reference[:n], atol=1e-4)
+    assert sorted(engine._graphs) == list(GRAPH_BATCHES)  # nothing captured while running

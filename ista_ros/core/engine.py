@@ -2,8 +2,10 @@
 
 Two backends. torch: an optional reduced precision, and CUDA-graph replay on the GPU (the
 live node's batch-1 latency is dominated by kernel launches, which a graph replays in one
-go). onnxruntime: an exported model (.onnx, ista_ros.core.onnx_backend), on the CPU or
-through ONNX Runtime's TensorRT/CUDA providers. ``auto`` runs an .onnx file with ONNX
+go; a batch is padded to the next of ``GRAPH_BATCHES``, whose graphs ``warm_up`` captures,
+so that the live node's groups never make it capture one while running). onnxruntime: an
+exported model (.onnx, ista_ros.core.onnx_backend), on the CPU or through ONNX Runtime's
+TensorRT/CUDA providers. ``auto`` runs an .onnx file with ONNX
 Runtime, a checkpoint with torch on the GPU, and on the CPU whichever of the two is
 faster for that model, timed at start-up (the export takes seconds; see BENCHMARKS.md).
 """
@@ -27,6 +29,7 @@ log = logging.getLogger("ista_ros.engine")
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 BACKENDS = ("auto", "torch", "onnxruntime")
 TIMING_RUNS, TIMING_BUDGET_S = 5, 2.0  # auto's start-up comparison, per backend
+GRAPH_BATCHES = (1, 2, 4, 8)  # CUDA-graph batch sizes: the recognizer's groups per stride, padded up
 
 
 class InputError(UserError, ValueError):
@@ -125,14 +128,18 @@ class InferenceEngine:
     def predict(self, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
         """(N, C, T, J, E) -> (N, num_classes) float32 logits."""
         x = self.check(x)
+        if self.use_graphs:
+            batch_size = min(batch_size, GRAPH_BATCHES[-1])
         outputs = [self._run(np.ascontiguousarray(x[i:i + batch_size])) for i in range(0, len(x), batch_size)]
         if not outputs:
             return np.zeros((0, self.num_classes), np.float32)
         return np.concatenate(outputs)
 
     def warm_up(self, batch_size: int = 1) -> None:
-        """Pay allocation, autotuning and graph capture before the first real window."""
-        self.predict(np.ones((batch_size, *self.sample_shape), np.float32), batch_size)
+        """Pay allocation, autotuning and graph capture before the first real window (with
+        CUDA graphs: the graph of every size in GRAPH_BATCHES)."""
+        for size in GRAPH_BATCHES if self.use_graphs else (batch_size,):
+            self.predict(np.ones((size, *self.sample_shape), np.float32), size)
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         if self._runner is not None:
@@ -148,12 +155,15 @@ class InferenceEngine:
 
     def _replay(self, batch: torch.Tensor) -> torch.Tensor:
         n = batch.shape[0]
-        if n not in self._graphs:
-            self._graphs[n] = self._capture(batch)
-        graph, static_in, static_out = self._graphs[n]
-        static_in.copy_(batch)
+        size = next(s for s in GRAPH_BATCHES if s >= n)  # predict cuts batches at the largest
+        if size not in self._graphs:
+            self._graphs[size] = self._capture(torch.zeros((size, *batch.shape[1:]), dtype=batch.dtype,
+                                                           device=batch.device))
+        graph, static_in, static_out = self._graphs[size]
+        static_in[:n].copy_(batch)
+        static_in[n:].zero_()  # padding rows: their outputs are dropped
         graph.replay()
-        return static_out.clone()
+        return static_out[:n].clone()
 
     def _capture(self, batch: torch.Tensor):
         static_in = batch.clone()

@@ -7,19 +7,36 @@ its publisher, as plain Python, so it is tested without a ROS graph:
   has no slot for, validates the others (finite, within ``max_coordinate`` metres, as many
   joints as their layout has), maps their joint layout and their coordinate axes to the
   checkpoint's, and appends them to the per-entity ring buffers;
-- ``window`` (the newest window): chooses the entities for the model's slots and
-  gathers their last frames into a (C, T, J, E) sample, zero-padding missing entities;
-  ``Window.problems`` says what is suspicious about it (people upside down or lying:
-  the input axes are probably wrong);
-- ``classify``: the model input from ``window.model_input`` (the function training
-  uses), the model, softmax, optional EMA smoothing over probabilities. A window the
-  model gives non-finite scores for raises WindowError and leaves the smoothing as it was.
+- ``windows`` (every stride): forms the groups of entities to recognise together
+  (``ista_ros.core.groups``: people within ``interaction_radius``, the hands of one
+  person; stable ids made of the members' ids) and gathers each group's last frames into
+  a (C, T, J, E) sample, its slots filled by kind and first sight, zero-padding missing
+  entities. When entities are in view but no group forms, one "no interaction" window is
+  built instead from the entities the model would take (the closest; reason
+  ``too_few_entities`` when fewer fitting entities than slots are in view and
+  ``lone_entities`` is off, else ``too_far``), so that a subscriber hears "nothing" rather
+  than silence. ``Window.problems`` says what is suspicious about a window (people upside
+  down or lying: the input axes are probably wrong);
+- ``recognise``: the model inputs (``window.model_input``, the function training uses)
+  of all windows in ONE batched predict call, calibrated probabilities
+  (softmax(logits / ``meta.temperature``)), optional EMA smoothing per group (dropped when
+  the group ends), and the answer: the top class, or "no interaction" (class_id
+  ``NO_INTERACTION``, label ``NO_INTERACTION_LABEL``, with a reason) when the window was
+  implausible, the top class is the checkpoint's ``none`` class, or its probability is
+  below ``confidence_threshold``; the scores stay every class's probability. Results come
+  best first: interactions by confidence, then the "no interaction" answers. A window the
+  model gives non-finite scores for is reported as a problem and leaves its group's
+  smoothing as it was; the other groups are recognised.
+
+The entity rule of earlier versions (``entity_rule``: the closest or the oldest entities
+fill the slots) is retired: groups decide who is recognised together, and hysteresis in
+the group tracker gives the stability the ``oldest`` rule gave.
 
 Problems are reported, never swallowed: ``push`` returns them, a window carries them, and
 the errors carry a ``key`` so that the node can rate-limit its warnings and count them.
 
-``push`` and ``window`` may run on different threads (they share a lock); ``classify``
-belongs to one worker thread.
+``push`` and ``windows`` may run on different threads (they share a lock); ``windows`` and
+``recognise`` belong to one worker thread (the groups and the smoothing live there).
 """
 from __future__ import annotations
 
@@ -33,12 +50,31 @@ from ista_ros.core.axes import check_axes, convert_axes, likely_input_axes, up_v
 from ista_ros.core.buffer import FrameEvent, Observation, SkeletonBuffer
 from ista_ros.core.checkpoint import CheckpointError, CheckpointMeta
 from ista_ros.core.entities import Candidate, choose, fits
+from ista_ros.core.groups import (
+    HAND_RADIUS,
+    INTERACTION_RADIUS,
+    LEAVE_FACTOR,
+    MAX_GROUPS,
+    Entity,
+    GroupSettings,
+    GroupTracker,
+    group_id,
+)
 from ista_ros.core.layouts import LayoutError, convert, get_layout
 from ista_ros.core.window import model_input
 from ista_ros.errors import ConfigError, UserError
 
 MAX_RATE_HZ = 240  # sizes the buffer of a window given in seconds only
 UPRIGHT_COSINE = 0.5  # feet-to-head within 60 degrees of up: standing, sitting, bending
+NONE_CLASS = "none"  # a checkpoint's class for "no interaction" (the demo model's, ista_ros.synthetic)
+# The answer "no interaction" and its reasons: InteractionAction's constants (a test holds them equal).
+NO_INTERACTION = -1
+NO_INTERACTION_LABEL = "none"
+REASON_LOW_CONFIDENCE = "low_confidence"
+REASON_TOO_FAR = "too_far"
+REASON_TOO_FEW_ENTITIES = "too_few_entities"
+REASON_NONE_CLASS = "none_class"
+UNGROUPED = (REASON_TOO_FAR, REASON_TOO_FEW_ENTITIES)  # the reasons of a window of entities in no group
 
 
 @dataclass
@@ -55,8 +91,13 @@ class Settings:
     window_frames: int = 0          # at most this many newest frames (0: no limit)
     window_seconds: float = 3.0     # frames at most this old (0: no limit)
     min_frames: int = 8             # no recognition from fewer frames
-    entity_rule: str = "closest"    # see ista_ros.core.entities
-    smoothing: float = 0.0          # EMA weight of the previous probabilities, [0, 1)
+    smoothing: float = 0.0          # EMA weight of the previous probabilities of a group, [0, 1)
+    confidence_threshold: float = 0.0  # a top probability below it is "no interaction" (low_confidence)
+    interaction_radius: float = INTERACTION_RADIUS  # m; people this close form a group (ista_ros.core.groups)
+    hand_radius: float = HAND_RADIUS  # m; untied hands and objects this close join a hand
+    leave_factor: float = LEAVE_FACTOR  # a group ends beyond leave_factor x the radius
+    max_groups: int = MAX_GROUPS    # groups recognised per stride, the nearest first
+    lone_entities: bool = False     # recognise an entity in no group alone, its other slots padded
     forget_after: float = 1.0       # seconds an unseen entity is remembered
     max_entities: int = 16          # skeletons per frame beyond this are ignored
     max_coordinate: float = 100.0   # metres; a skeleton with a coordinate beyond is dropped
@@ -70,6 +111,12 @@ class Settings:
             raise ConfigError("min_frames and max_entities must be at least 1.")
         if not self.max_coordinate > 0:
             raise ConfigError(f"max_coordinate must be a positive distance in metres, got {self.max_coordinate}.")
+        self.group_settings()  # its own checks
+
+    def group_settings(self) -> GroupSettings:
+        return GroupSettings(radius=self.interaction_radius, hand_radius=self.hand_radius,
+                             leave_factor=self.leave_factor, max_groups=self.max_groups,
+                             lone_entities=self.lone_entities)
 
 
 @dataclass
@@ -101,23 +148,36 @@ class Window:
     stamps: list[int]               # capture stamps (ns) of those frames
     entity_ids: list[str | None]    # per slot; None: zero-padded
     problems: list[Problem] = field(default_factory=list)  # suspicious, but still recognised
+    group_id: str = ""              # the group's stable id (ista_ros.core.groups.group_id)
+    reason: str = ""                # why it is "no interaction" whatever the model says (REASON_*), or ""
 
 
 @dataclass
 class Recognition:
     stamp: int                      # capture time of the newest frame (ns)
     window_start: int               # capture time of the oldest frame (ns)
-    class_id: int
-    label: str
-    confidence: float
-    scores: np.ndarray              # (K,) probabilities
+    class_id: int                   # NO_INTERACTION for "no interaction"
+    label: str                      # NO_INTERACTION_LABEL for "no interaction"
+    confidence: float               # the top calibrated probability
+    scores: np.ndarray              # (K,) calibrated probabilities of every class
     class_names: list[str]
     entity_ids: list[str]           # "" for a padded slot
     num_observed: int
+    group_id: str = ""
+    reason: str = ""                # for "no interaction": why (REASON_*)
     padded: bool = field(init=False)
 
     def __post_init__(self):
         self.padded = self.num_observed < len(self.entity_ids)
+
+    @property
+    def is_interaction(self) -> bool:
+        return self.class_id != NO_INTERACTION
+
+    @property
+    def grouped(self) -> bool:
+        """False for the answer about entities in view that formed no group."""
+        return self.reason not in UNGROUPED
 
 
 class LiveRecognizer:
@@ -138,16 +198,18 @@ class LiveRecognizer:
                 "a config/model YAML that sets layout, entity_kinds and axes.")
         self.layout = get_layout(meta.layout).name
         if get_layout(self.layout).num_joints != self.num_joints:
-            raise CheckpointError(f"the checkpoint's layout {meta.layout!r} does not have the model's {self.num_joints} joints.")
+            raise CheckpointError(f"the checkpoint's layout {meta.layout!r} does not have the model's "
+                                  f"{self.num_joints} joints.")
         if len(meta.entity_kinds) != self.num_slots:
-            raise CheckpointError(f"the checkpoint lists {len(meta.entity_kinds)} entity kinds for {self.num_slots} entities.")
+            raise CheckpointError(f"the checkpoint lists {len(meta.entity_kinds)} entity kinds for "
+                                  f"{self.num_slots} entities.")
         self.predict = predict
         capacity = self.settings.window_frames or int(self.settings.window_seconds * MAX_RATE_HZ) + 1
         self.buffer = SkeletonBuffer(capacity, forget_after=self.settings.forget_after)
         self._lock = threading.Lock()
-        self._chosen: list[str | None] = []
-        self._smoothed: np.ndarray | None = None
-        self._smoothed_ids: list[str | None] = []
+        self.tracker = GroupTracker(meta.entity_kinds, self.settings.group_settings())
+        self._new_timeline = False  # set by push when the buffer was cleared; read by windows
+        self._smoothed: dict[str, np.ndarray] = {}  # group id -> its last probabilities
 
     # ------------------------------------------------------------------ intake
     def push(self, stamp: int, skeletons: list[SkeletonInput]) -> tuple[FrameEvent, list[Problem]]:
@@ -157,7 +219,8 @@ class LiveRecognizer:
         skeletons = [s for s in skeletons if any(fits(kind, s.kind) for kind in self.meta.entity_kinds)]
         if len(skeletons) > self.settings.max_entities:
             problems.append(Problem("too_many", f"a frame holds {len(skeletons)} skeletons, more than max_entities="
-                                                f"{self.settings.max_entities}; only the first {self.settings.max_entities} are used."))
+                                                f"{self.settings.max_entities}; only the first "
+                                                f"{self.settings.max_entities} are used."))
             skeletons = skeletons[:self.settings.max_entities]
         observations, seen = [], set()
         for skeleton in skeletons:
@@ -167,12 +230,15 @@ class LiveRecognizer:
                 problems.append(Problem(err.key, f"skeleton {skeleton.id!r} dropped: {err}"))
                 continue
             if obs.id in seen:
-                problems.append(Problem("duplicate_id", f"skeleton id {obs.id!r} appears twice in one frame; the second is dropped."))
+                problems.append(Problem("duplicate_id", f"skeleton id {obs.id!r} appears twice in one frame; "
+                                                        "the second is dropped."))
                 continue
             seen.add(obs.id)
             observations.append(obs)
         with self._lock:
             event = self.buffer.push(stamp, observations)
+            if event in (FrameEvent.RESTARTED, FrameEvent.RESUMED):
+                self._new_timeline = True  # the groups and their smoothing start over
         return event, problems
 
     def observation(self, skeleton: SkeletonInput) -> Observation:
@@ -199,23 +265,50 @@ class LiveRecognizer:
             points = np.concatenate([xyz, points[:, 3:]], axis=1)  # never the caller's array
         return Observation(skeleton.id, skeleton.kind, points)
 
-    # ------------------------------------------------------------------ window
-    def window(self) -> Window | None:
-        """The newest window, or None while fewer than ``min_frames`` frames show a chosen entity."""
+    # ------------------------------------------------------------------ windows
+    def windows(self) -> list[Window] | None:
+        """The windows of this stride, one per group, nearest first (see the module docstring),
+        each of at least ``min_frames`` frames; None while the buffer holds fewer frames than
+        that (nothing can be said yet), [] when nobody is in view."""
         with self._lock:
             stamps = self.buffer.window_stamps(self.settings.window_frames, self.settings.window_seconds)
-            candidates = [Candidate(h.id, h.kind, h.first_seen, h.last_seen, h.centre)
-                          for h in self.buffer.histories.values()]
-            if not stamps or not candidates:
+            if self._new_timeline:
+                self.tracker.reset()
+                self._smoothed.clear()
+                self._new_timeline = False
+            if len(stamps) < self.settings.min_frames:
                 return None
-            ids = choose(candidates, self.meta.entity_kinds, self.settings.entity_rule, self._chosen)
-            self._chosen = ids
-            sample = self.buffer.gather(ids, stamps, self.num_channels, self.num_joints)
-        seen = np.any(sample != 0, axis=(0, 2, 3))  # frames where a chosen entity was seen
+            histories = list(self.buffer.histories.values())
+            groups = self.tracker.update([Entity.from_history(h, since=stamps[0]) for h in histories])
+            chosen = [(g.id, g.entity_ids, "") for g in groups] or self._no_group(histories)
+            self._smoothed = {key: value for key, value in self._smoothed.items() if key in {c[0] for c in chosen}}
+            samples = [self.buffer.gather(ids, stamps, self.num_channels, self.num_joints) for _, ids, _ in chosen]
+        windows = [self._window(sample, stamps, ids, key, reason)
+                   for sample, (key, ids, reason) in zip(samples, chosen)]
+        return [w for w in windows if w is not None]
+
+    def window(self) -> Window | None:
+        """The first window of ``windows`` (the nearest group), or None."""
+        return next(iter(self.windows() or []), None)
+
+    def _no_group(self, histories) -> list[tuple[str, list[str | None], str]]:
+        """Entities in view but no group: the closest of them as one "no interaction" window."""
+        if not histories:
+            return []
+        candidates = [Candidate(h.id, h.kind, h.first_seen, h.last_seen, h.centre) for h in histories]
+        ids = choose(candidates, self.meta.entity_kinds)
+        observed = sum(i is not None for i in ids)
+        reason = REASON_TOO_FEW_ENTITIES if observed < self.num_slots else REASON_TOO_FAR
+        return [(group_id(ids), ids, reason)]
+
+    def _window(self, sample: np.ndarray, stamps: list[int], ids: list[str | None], key: str,
+                reason: str) -> Window | None:
+        seen = np.any(sample != 0, axis=(0, 2, 3))  # frames where a member was seen
         if seen.sum() < self.settings.min_frames:
             return None
         sample = sample[:, seen]
-        return Window(sample, [s for s, keep in zip(stamps, seen) if keep], ids, self._posture_problems(sample))
+        return Window(sample, [s for s, keep in zip(stamps, seen) if keep], ids, self._posture_problems(sample),
+                      group_id=key, reason=reason)
 
     def _posture_problems(self, sample: np.ndarray) -> list[Problem]:
         """Most people in the window hang upside down or lie in the checkpoint's axes: the
@@ -245,29 +338,58 @@ class LiveRecognizer:
     def model_input(self, window: Window) -> np.ndarray:
         return model_input(window.sample, self.meta.preprocessing)[None]
 
-    def classify(self, window: Window, x: np.ndarray | None = None) -> Recognition:
-        """Recognise ``window`` (``x``: its model input when already computed). WindowError
-        when the model's scores are not finite: nothing of this window is remembered."""
-        x = self.model_input(window) if x is None else x
-        logits = np.asarray(self.predict(x), dtype=np.float64)[0]
-        if not np.all(np.isfinite(logits)):
-            raise WindowError("not_finite_output", "the model gave NaN or infinite scores for a window; it is "
-                                                   "skipped, and the windows after it do not remember it.")
-        scores = self._smooth(softmax(logits), window.entity_ids).astype(np.float32)
-        class_id = int(np.argmax(scores))
-        observed = sum(i is not None for i in window.entity_ids)
-        return Recognition(
-            stamp=window.stamps[-1], window_start=window.stamps[0], class_id=class_id,
-            label=self.meta.class_names[class_id], confidence=float(scores[class_id]),
-            scores=scores, class_names=list(self.meta.class_names),
-            entity_ids=[i or "" for i in window.entity_ids], num_observed=observed)
+    def model_inputs(self, windows: list[Window]) -> np.ndarray:
+        """(G, C, T, J, E): the batch of one stride."""
+        return np.concatenate([self.model_input(w) for w in windows])
 
-    def _smooth(self, scores: np.ndarray, ids: list[str | None]) -> np.ndarray:
-        """EMA over probabilities, restarted when the entities change (another scene)."""
+    def recognise(self, windows: list[Window], x: np.ndarray | None = None) -> tuple[list[Recognition], list[Problem]]:
+        """Recognise all ``windows`` in one predict call (``x``: their model inputs when already
+        computed); the results best first, and the problems (a window with non-finite scores
+        is left out, and its group's smoothing does not remember it)."""
+        if not windows:
+            return [], []
+        x = self.model_inputs(windows) if x is None else x
+        logits = np.asarray(self.predict(x), dtype=np.float64)
+        results, problems = [], []
+        for window, row in zip(windows, logits):
+            if not np.all(np.isfinite(row)):
+                problems.append(Problem("not_finite_output", f"the model gave NaN or infinite scores for group "
+                                        f"{window.group_id!r}; its window is skipped, and its next windows do not "
+                                        "remember it."))
+                continue
+            results.append(self._answer(window, self._smooth(window.group_id, softmax(row / self.meta.temperature))))
+        results.sort(key=lambda r: (not r.is_interaction, -r.confidence))
+        return results, problems
+
+    def classify(self, window: Window, x: np.ndarray | None = None) -> Recognition:
+        """``recognise`` for one window; WindowError when the model's scores are not finite."""
+        results, problems = self.recognise([window], x)
+        if problems:
+            raise WindowError(problems[0].key, problems[0].message)
+        return results[0]
+
+    def _answer(self, window: Window, scores: np.ndarray) -> Recognition:
+        scores = scores.astype(np.float32)  # as published: confidence is exactly scores[class]
+        top = int(np.argmax(scores))
+        confidence = float(scores[top])
+        reason = window.reason
+        if not reason and self.meta.class_names[top] == NONE_CLASS:
+            reason = REASON_NONE_CLASS
+        if not reason and confidence < self.settings.confidence_threshold:
+            reason = REASON_LOW_CONFIDENCE
+        class_id, label = (NO_INTERACTION, NO_INTERACTION_LABEL) if reason else (top, self.meta.class_names[top])
+        return Recognition(
+            stamp=window.stamps[-1], window_start=window.stamps[0], class_id=class_id, label=label,
+            confidence=confidence, scores=scores, class_names=list(self.meta.class_names),
+            entity_ids=[i or "" for i in window.entity_ids], num_observed=sum(i is not None for i in window.entity_ids),
+            group_id=window.group_id, reason=reason)
+
+    def _smooth(self, key: str, scores: np.ndarray) -> np.ndarray:
+        """EMA over the probabilities of one group (a new group starts afresh)."""
         alpha = self.settings.smoothing
-        if alpha > 0 and self._smoothed is not None and ids == self._smoothed_ids:
-            scores = alpha * self._smoothed + (1 - alpha) * scores
-        self._smoothed, self._smoothed_ids = scores, list(ids)
+        if alpha > 0 and key in self._smoothed:
+            scores = alpha * self._smoothed[key] + (1 - alpha) * scores
+        self._smoothed[key] = scores
         return scores
 
 
