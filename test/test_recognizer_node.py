@@ -134,12 +134,14 @@ def test_flickering_ids_a_lone_person_and_diagnostics(ros, spawn, weights):
     assert ros.spin_until(lambda: len(actions) > 0, 20), node.output()
     assert list(actions[-1].entity_ids) == ["solo", ""] and actions[-1].padded
     assert actions[-1].num_entities_observed == 1
+    assert (actions[-1].class_id, actions[-1].label, actions[-1].reason) == (-1, "none", "too_few_entities")
 
     def measured():
         values = [{kv.key: kv.value for kv in status.values} for a in diagnostics for status in a.status]
         return next((v for v in values if "inference latency p50/max (ms)" in v), None)
     assert ros.spin_until(lambda: measured() is not None, 10), node.output()
-    assert {"frames rate (Hz)", "window latency p50/max (ms)", "publish latency p50/max (ms)"} <= set(measured())
+    assert {"frames rate (Hz)", "window latency p50/max (ms)", "publish latency p50/max (ms)",
+            "groups per stride mean/max", "no_interaction (count)"} <= set(measured())
     assert "inference latency p50/max" in node.output()  # the periodic log line
 
 
@@ -197,3 +199,81 @@ def test_weights_of_another_model_fail_clearly(spawn, weights, tmp_path):
     child.process.wait(60)
     code, out = child.stop()
     assert code == 2 and "does not fit the model configuration" in out and "Traceback" not in out, out
+
+
+def test_the_no_interaction_constants_of_the_core_are_the_messages():
+    from ista_ros.core import recognition as core
+
+    for name in ("NO_INTERACTION", "NO_INTERACTION_LABEL", "REASON_LOW_CONFIDENCE", "REASON_TOO_FAR",
+                 "REASON_TOO_FEW_ENTITIES", "REASON_NONE_CLASS"):
+        assert getattr(core, name) == getattr(InteractionAction, name), name
+
+
+def two_pairs_and_a_walker(frames: int, rng) -> np.ndarray:
+    """(3, T, 25, 5) in optical axes: a waving pair, an approaching pair 20 m to its right,
+    and a person walking across 9 m behind both."""
+    waving, approaching, walker = sequence(1, frames, rng), sequence(0, frames, rng), sequence(0, frames, rng)
+    approaching[0] += 20.0
+    walker = walker[..., :1]
+    walker[0] += np.linspace(-10.0, 30.0, frames)[:, None, None] - walker[0].mean()
+    walker[2] += 9.0
+    return np.concatenate([waving, approaching, walker], axis=-1)
+
+
+GROUP_IDS = ["w1", "w2", "a1", "a2", "walker"]
+
+
+def test_every_group_on_actions_the_best_on_action_markers_listener_and_echo(ros, spawn, weights):
+    """Two pairs and a passer-by through real processes: the actions array, the single best
+    action, the RViz markers, the listener's lines and `ista-ros echo` of the array."""
+    from visualization_msgs.msg import Marker, MarkerArray
+
+    from ista_ros.msg import InteractionActionArray
+
+    node = start_recognizer(spawn, weights, "actions_topic:=rt_actions", "stride_frames:=5")
+    listener = start_node(spawn, "ista_ros.nodes.listener", "topic:=rt_action", "actions_topic:=rt_actions")
+    best, _ = listen(ros)
+    arrays, markers = [], []
+    ros.node.create_subscription(InteractionActionArray, "rt_actions", arrays.append, 100)
+    ros.node.create_subscription(MarkerArray, "action_markers", markers.append, 100)
+    pub = ros.node.create_publisher(SkeletonArray, "rt_skeletons", 100)
+    assert ros.spin_until(lambda: pub.get_subscription_count() > 0, 30)
+    frames = sequence_frames(two_pairs_and_a_walker(90, np.random.default_rng(8)), ids=GROUP_IDS,
+                             frame_id="camera_optical_frame")
+    publish_frames(ros, pub, frames, 10**12)
+    assert ros.spin_until(lambda: len(arrays) >= 8 and len(markers) >= 8 and len(best) >= 8, 30), node.output()
+    full = [a for a in arrays if len(a.actions) == 2]
+    assert len(full) >= 6, [[x.group_id for x in a.actions] for a in arrays]
+    for array in full:
+        assert {a.group_id for a in array.actions} == {"w1+w2", "a1+a2"}  # stable, the walker in neither
+        assert array.header.frame_id == "camera_optical_frame"
+        assert array.actions[0].confidence >= array.actions[1].confidence  # best first
+        for action in array.actions:
+            assert "walker" not in action.entity_ids and sorted(action.entity_ids) == sorted(action.group_id.split("+"))
+    last = {a.group_id: a for a in full[-1].actions}
+    assert last["w1+w2"].label == "wave" and last["a1+a2"].label == "approach"
+    assert best[-1].group_id == full[-1].actions[0].group_id  # `action`: the best group, as before groups
+
+    drawn = [m for m in markers if any(x.type == Marker.TEXT_VIEW_FACING for x in m.markers)][-1]
+    texts = [m for m in drawn.markers if m.type == Marker.TEXT_VIEW_FACING]
+    lines = [m for m in drawn.markers if m.type == Marker.LINE_LIST]
+    assert len(texts) == 2 and len(lines) == 2
+    assert {m.header.frame_id for m in drawn.markers} == {"camera_optical_frame"}
+    assert any(t.text.startswith("wave") for t in texts) and any(t.text.startswith("approach") for t in texts)
+    assert all(len(m.points) > 20 and len(m.points) % 2 == 0 for m in lines)  # the bones of two people
+    assert all(m.lifetime.sec == 1 for m in drawn.markers)
+
+    assert listener.wait_for_output("group w1+w2: t=", 10) and "group a1+a2: t=" in listener.output()
+    assert "walker" not in listener.output()
+    echo = spawn("-m", "ista_ros.cli", "echo", "rt_actions", "--count", "1",
+                 env={"PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"})
+    publish_frames(ros, pub, frames, 2 * 10**12)  # keep the array coming while echo discovers the topic
+    echo.process.wait(30)
+    out = echo.output()
+    assert "actions:" in out and "group_id: w1+w2" in out and "group_id: a1+a2" in out, out
+
+
+def test_markers_can_be_turned_off(ros, spawn, weights):
+    start_recognizer(spawn, weights, "markers:=false")
+    ros.spin_for(2.0)  # discovery
+    assert ros.node.count_publishers("/action_markers") == 0 and ros.node.count_publishers("/rt_action") == 1

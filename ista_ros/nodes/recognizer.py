@@ -1,12 +1,26 @@
 """Recognizer node: tracked skeletons (ista_ros/SkeletonArray) in, recognised interactions
-(ista_ros/InteractionAction) out.
+of every group in view out.
 
 The subscription callback only validates and buffers the frame (ista_ros.core.recognition);
-a worker thread takes the newest window whenever ``stride_frames`` new frames have
-arrived (at most ``max_rate_hz`` times a second), runs the model and publishes. Windows
-that go by while the model runs are skipped, never queued: the published action is always
-about the newest frames. Every action carries the capture stamps of its window, the ids of
-the entities in the model's slots and the class names.
+a worker thread takes the newest windows whenever ``stride_frames`` new frames have
+arrived (at most ``max_rate_hz`` times a second): one window per group of entities
+(ista_ros.core.groups), all recognised in one batched model call. Windows that go by while
+the model runs are skipped, never queued: what is published is always about the newest
+frames. Published every stride:
+
+- ``actions`` (ista_ros/InteractionActionArray): one action per group, best first, each
+  with its ``group_id`` and ``entity_ids``; with entities in view but no group, one "no
+  interaction" action about the closest of them (reason too_far or too_few_entities);
+  empty when nobody is in view;
+- ``action`` (ista_ros/InteractionAction): the first of them, the single best group, as
+  before groups existed (an interaction if any, else the best "no interaction" answer);
+- ``action_markers`` (visualization_msgs/MarkerArray, unless ``markers`` is off): each
+  group's skeletons and label for RViz / Foxglove, in the skeletons' frame; a DELETEALL
+  when the node starts.
+
+"No interaction" is an answer, never silence: class_id -1, label "none" and a reason
+(InteractionAction.msg). Every action carries the capture stamps of its window, the ids
+of the entities in the model's slots and the class names.
 
 Parameters: the fields of ``RecognizerParameters`` below and of the core's
 ``ista_ros.core.recognition.Settings`` (window, entities, smoothing); their meaning is in
@@ -24,19 +38,23 @@ import numpy as np
 import torch
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
+from std_msgs.msg import Header
+from visualization_msgs.msg import MarkerArray
 
 from ista_ros.core.buffer import FrameEvent
 from ista_ros.core.checkpoint import load_checkpoint
 from ista_ros.core.engine import InferenceEngine
 from ista_ros.core.recognition import LiveRecognizer, Settings
 from ista_ros.errors import UserError
-from ista_ros.msg import InteractionAction, SkeletonArray
-from ista_ros.ros.messages import action_message, skeletons_from, stamp_ns
+from ista_ros.msg import InteractionAction, InteractionActionArray, SkeletonArray
+from ista_ros.ros.markers import action_markers, delete_all_markers, labels_from, poses_from
+from ista_ros.ros.messages import action_message, ros_time, skeletons_from, stamp_ns
 from ista_ros.ros.params import declare_dataclass
 from ista_ros.ros.spin import run_node
 from ista_ros.ros.worker import NewestWinsWorker
 
 WARN_PERIOD_S = 5.0
+MARKERS_TOPIC = "action_markers"
 STAGES = ("callback", "window", "inference", "publish")
 RELIABILITY = {"reliable": ReliabilityPolicy.RELIABLE, "best_effort": ReliabilityPolicy.BEST_EFFORT}
 
@@ -58,11 +76,13 @@ class RecognizerParameters:
     input_topic: str = "skeletons"
     input_axes: str = "optical"
     output_topic: str = "action"
+    actions_topic: str = "actions"
+    markers: bool = True
+    marker_lifetime: float = 1.0
     reliability: str = "reliable"
     qos_depth: int = 10
     stride_frames: int = 3
     max_rate_hz: float = 0.0
-    confidence_threshold: float = 0.0
     diagnostics_period: float = 5.0
 
 
@@ -105,9 +125,13 @@ class RecognizerNode(Node):
         if params.reliability not in RELIABILITY:
             raise UserError(f"reliability must be 'reliable' or 'best_effort', not {params.reliability!r}.")
         loaded = self._load(params, settings)
-        self.threshold = params.confidence_threshold
         qos = QoSProfile(depth=params.qos_depth, reliability=RELIABILITY[params.reliability])
         self.publisher = self.create_publisher(InteractionAction, params.output_topic, 10)
+        self.array_publisher = self.create_publisher(InteractionActionArray, params.actions_topic, 10)
+        self.marker_lifetime = params.marker_lifetime
+        self.markers = self.create_publisher(MarkerArray, MARKERS_TOPIC, 10) if params.markers else None
+        if self.markers is not None:
+            self.markers.publish(delete_all_markers())  # markers of an earlier run stay in RViz otherwise
         self.create_subscription(SkeletonArray, params.input_topic, self._on_skeletons, qos)
         self.diagnostics = (self.create_publisher(DiagnosticArray, "/diagnostics", 10)
                             if DiagnosticArray is not None else None)
@@ -150,7 +174,7 @@ class RecognizerNode(Node):
             jump = "back: the source restarted" if event is FrameEvent.RESTARTED else "forward: the source was gone"
             self._warn(event.value, f"skeleton stamps jumped {jump}; starting a new window.")
         if event not in (FrameEvent.DUPLICATE, FrameEvent.OUT_OF_ORDER):
-            self.worker.put(msg.header.frame_id)  # the window itself is taken from the recognizer's buffers
+            self.worker.put(msg)  # the windows are taken from the recognizer's buffers; msg: header and markers
         self.stats.add("callback", time.perf_counter() - start)
 
     def _warn(self, key: str, message: str) -> None:
@@ -166,34 +190,49 @@ class RecognizerNode(Node):
         # a bad window must not stop the node; a WindowError (e.g. NaN scores) names its kind
         self._warn(getattr(err, "key", "inference"), f"window skipped: {err}")
 
-    def _recognise(self, frame_id: str) -> None:
+    def _recognise(self, msg: SkeletonArray) -> None:
         t0 = time.perf_counter()
-        window = self.recognizer.window()
-        if window is None:
-            return
-        for problem in window.problems:  # e.g. people upside down: wrong input_axes
+        windows = self.recognizer.windows()
+        if windows is None:
+            return  # fewer frames than a window needs
+        for problem in (p for w in windows for p in w.problems):  # e.g. people upside down: wrong input_axes
             self._warn(problem.key, problem.message)
-        x = self.recognizer.model_input(window)
+        x = self.recognizer.model_inputs(windows) if windows else None
         t1 = time.perf_counter()
-        result = self.recognizer.classify(window, x)
+        results, problems = self.recognizer.recognise(windows, x)
+        for problem in problems:  # e.g. NaN scores: that group's window is skipped
+            self._warn(problem.key, f"window skipped: {problem.message}")
         t2 = time.perf_counter()
-        if result.confidence >= self.threshold:
-            self.publisher.publish(action_message(result, frame_id))
-            self.stats.count("actions")
-        else:
-            self.stats.count("below_threshold")
+        self._publish(msg, results)
         t3 = time.perf_counter()
         self.stats.add("window", t1 - t0)
         self.stats.add("inference", t2 - t1)
         self.stats.add("publish", t3 - t2)
-        self.stats.add("age", self.get_clock().now().nanoseconds / 1e9 - result.stamp / 1e9)
+        self.stats.add("groups", sum(r.grouped for r in results))
+        if results:
+            self.stats.add("age", self.get_clock().now().nanoseconds / 1e9 - results[0].stamp / 1e9)
+
+    def _publish(self, msg: SkeletonArray, results) -> None:
+        """The array of all groups, the best on ``action``, and the markers."""
+        newest = max((r.stamp for r in results), default=stamp_ns(msg.header.stamp))  # the windows' newest frame
+        array = InteractionActionArray(header=Header(stamp=ros_time(newest), frame_id=msg.header.frame_id),
+                                       actions=[action_message(r, msg.header.frame_id) for r in results])
+        self.array_publisher.publish(array)
+        if results:
+            self.publisher.publish(array.actions[0])
+            self.stats.count("actions")
+            self.stats.count("no_interaction", sum(not r.is_interaction for r in results))
+        if self.markers is not None:
+            self.markers.publish(action_markers(msg.header, poses_from(msg), labels_from(array), self.marker_lifetime))
 
     # ------------------------------------------------------------------ diagnostics
     def _report(self) -> None:
         times, counts, elapsed = self.stats.take()
         values = {f"{event} rate (Hz)": f"{counts[event] / elapsed:.1f}" for event in ("frames", "actions")}
         values.update({f"{event} (count)": str(counts[event])
-                       for event in ("frames_dropped", "below_threshold", "problems")})
+                       for event in ("frames_dropped", "no_interaction", "problems")})
+        if times["groups"]:
+            values["groups per stride mean/max"] = f"{np.mean(times['groups']):.1f}/{max(times['groups']):.0f}"
         for stage in (*STAGES, "age"):
             if times[stage]:
                 ms = np.array(times[stage]) * 1e3

@@ -57,11 +57,11 @@ def skeletons_from(msg: SkeletonArray) -> list[recognition.SkeletonInput]:
 
 
 def action_message(result: recognition.Recognition, frame_id: str) -> InteractionAction:
-    """The message of one recognised window, stamped with its capture times."""
+    """The message of one recognised window (one group), stamped with its capture times."""
     msg = InteractionAction(label=result.label, class_id=result.class_id, confidence=float(result.confidence),
                             scores=result.scores.tolist(), class_names=result.class_names,
                             entity_ids=result.entity_ids, num_entities_observed=result.num_observed,
-                            padded=result.padded)
+                            padded=result.padded, group_id=result.group_id, reason=result.reason)
     msg.header.stamp = ros_time(result.stamp)
     msg.header.frame_id = frame_id
     msg.window_start = ros_time(result.window_start)
