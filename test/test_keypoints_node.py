@@ -6,13 +6,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_keypoints_annotations import label_boxes
 
 from keypoints_photos import BASKETBALL, NO_PERSON, rgb
 
 rclpy = pytest.importorskip("rclpy")
 from sensor_msgs.msg import Image  # noqa: E402
 
-from ista_ros.msg import SkeletonArray  # noqa: E402
+from ista_ros.keypoints.geometry import Intrinsics, project  # noqa: E402
+from ista_ros.msg import InteractionAction, InteractionActionArray, SkeletonArray  # noqa: E402
+from ista_ros.viz.colours import group_colour  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -91,6 +94,62 @@ def test_keypoints_node_across_processes(ros, spawn):
     gray = np.ascontiguousarray(rgb(NO_PERSON)[..., 0])
     empty = answer_to(gray, "mono8", 200)
     assert empty is not None and list(empty.skeletons) == []
+    assert child.running()
+
+
+def _action(group_id: str, entity_ids, label: str, stamp_s: int) -> InteractionAction:
+    action = InteractionAction(group_id=group_id, entity_ids=list(entity_ids), label=label, class_id=0,
+                               confidence=0.8)
+    action.header.stamp.sec = stamp_s
+    return action
+
+
+def test_annotated_image_labels_each_group_above_its_people(ros, spawn):
+    child = _start(spawn, "ista_ros.nodes.keypoints", "image_topic:=ka_image", "skeletons_topic:=ka_skeletons",
+                   "annotated_topic:=ka_annotated", "action_topic:=ka_action", "actions_topic:=ka_actions")
+    skeletons, annotated = [], []
+    pub = ros.node.create_publisher(Image, "ka_image", 1)
+    action_pub = ros.node.create_publisher(InteractionAction, "ka_action", 10)
+    actions_pub = ros.node.create_publisher(InteractionActionArray, "ka_actions", 10)
+    ros.node.create_subscription(SkeletonArray, "ka_skeletons", skeletons.append, 10)
+    sub = ros.node.create_subscription(Image, "ka_annotated", annotated.append, 10)
+    assert ros.spin_until(lambda: min(pub.get_subscription_count(), action_pub.get_subscription_count(),
+                                      actions_pub.get_subscription_count(), sub.get_publisher_count()) > 0,
+                          30), child.output()
+    bgr = rgb(BASKETBALL)[..., ::-1]
+
+    def annotated_at(stamp: int) -> np.ndarray:
+        ros.spin_for(0.5)  # the actions reach the node before the image
+        pub.publish(_image(bgr, "bgr8", stamp))
+        assert ros.spin_until(lambda: any(m.header.stamp.sec == stamp for m in annotated), 15), child.output()
+        msg = next(m for m in annotated if m.header.stamp.sec == stamp)
+        return np.frombuffer(bytes(msg.data), np.uint8).reshape(msg.height, msg.width, 3)
+
+    for stamp in (100, 101, 102):  # tracking settles
+        annotated_at(stamp)
+    people = [s for s in skeletons[-1].skeletons if s.kind == "person"]
+    assert len(people) == 2, child.output()
+    ids = [s.id for s in people]
+    k = Intrinsics.guess(640, 480, 60.0)  # the node's guess without CameraInfo
+    pixels = np.concatenate([project(np.array([(p.x, p.y, p.z) for p in s.joints]), k)[np.array(s.confidence) > 0]
+                             for s in people])
+    (left, heads), right = pixels.min(axis=0), pixels[:, 0].max()
+
+    def above_the_people(box) -> bool:
+        return box[3] <= heads + 1 and left <= (box[0] + box[2]) / 2 <= right
+
+    # No array yet: the single best action is drawn above the people it names.
+    action_pub.publish(_action("solo", ids, "handshake", 103))
+    [(colour, box)] = label_boxes(annotated_at(103))
+    assert colour == group_colour("solo") and above_the_people(box)
+
+    # The array wins from then on: its group in its colour, the single action no more.
+    actions_pub.publish(InteractionActionArray(actions=[_action("g2", ids, "hug", 104)]))
+    [(colour, box)] = label_boxes(annotated_at(104))
+    assert colour == group_colour("g2") and above_the_people(box)
+
+    # Six seconds later the recognizer has said nothing new: no label.
+    assert label_boxes(annotated_at(110)) == []
     assert child.running()
 
 

@@ -10,8 +10,13 @@ seconds. Publishes ``skeletons`` with the image's frame_id and stamp. The newest
 wins: a worker thread processes the latest image and frames that arrive meanwhile
 replace it (counted as dropped), never queued. The image subscription is reliable,
 depth 1 (``best_effort`` true for cameras that publish best effort only). Optional
-``annotated_topic`` (off by default): the image with skeletons, ids and the latest
-label from ``action_topic`` (ista_ros/InteractionAction).
+``annotated_topic`` (off by default): the image with skeletons and ids, and each group's
+label and confidence in a box above its people, in the group's colour (the colours of the
+videos and RViz markers, ``ista_ros.viz``), from the recognizer's ``actions_topic``
+(ista_ros/InteractionActionArray); until an array arrives, the single ``action_topic``
+(ista_ros/InteractionAction). Actions whose stamp is more than ``action_max_age`` s from
+the image's are not drawn. "No interaction" answers are drawn small and grey with their
+reason: they show the recognizer is alive without drawing the eye from interactions.
 """
 from __future__ import annotations
 
@@ -27,11 +32,13 @@ from ista_ros.keypoints.detector import DetectorConfig, KeypointDetector
 from ista_ros.keypoints.geometry import Intrinsics
 from ista_ros.keypoints.images import ImageError, compressed_to_rgb, to_metres, to_rgb
 from ista_ros.keypoints.pipeline import KeypointPipeline
-from ista_ros.msg import InteractionAction, SkeletonArray
+from ista_ros.msg import InteractionAction, InteractionActionArray, SkeletonArray
+from ista_ros.ros.markers import labels_from
 from ista_ros.ros.messages import skeleton_array, skeleton_message, stamp_ns
 from ista_ros.ros.params import declare_dataclass
 from ista_ros.ros.spin import run_node
 from ista_ros.ros.worker import NewestWinsWorker
+from ista_ros.viz.colours import UNGROUPED, group_colour
 
 WARN_PERIOD_S = 5.0
 STATS_PERIOD_S = 10.0
@@ -49,7 +56,9 @@ class KeypointsParameters:
     fallback_hfov_deg: float = 60.0   # used until CameraInfo arrives
     skeletons_topic: str = "skeletons"
     annotated_topic: str = ""
-    action_topic: str = "action"
+    action_topic: str = "action"      # used until an array arrives on actions_topic
+    actions_topic: str = "actions"
+    action_max_age: float = 2.0       # s between an action's stamp and the image's: older is not drawn
     body_layout: str = "ntu25"
     hand_layout: str = "hand21"
     track_max_age: float = 1.0        # s of re-identification
@@ -62,6 +71,7 @@ class KeypointsNode(Node):
         self.pipeline, self.worker = None, None  # before anything can fail: destroy_node needs them
         params = declare_dataclass(self, KeypointsParameters)
         self.depth_tolerance = params.depth_tolerance
+        self.action_max_age = params.action_max_age
         self.fallback_hfov = params.fallback_hfov_deg
         self.pipeline = KeypointPipeline(KeypointDetector(declare_dataclass(self, DetectorConfig)),
                                          body_layout=params.body_layout, hand_layout=params.hand_layout,
@@ -80,10 +90,12 @@ class KeypointsNode(Node):
             self.create_subscription(Image, params.depth_topic, self._on_depth, image_qos)
         if self.annotated:
             self.create_subscription(InteractionAction, params.action_topic, self._on_action, 10)
+            self.create_subscription(InteractionActionArray, params.actions_topic, self._on_actions, 10)
 
         self._intrinsics: tuple[int, int, Intrinsics] | None = None  # (width, height, K)
         self._depth: Image | None = None
-        self._label = ""
+        self._action: InteractionAction | None = None
+        self._actions: InteractionActionArray | None = None
         self.processed = 0
         self.worker = NewestWinsWorker(self, self._process, self._on_error)
         self.create_timer(STATS_PERIOD_S, self._log_stats)
@@ -99,8 +111,11 @@ class KeypointsNode(Node):
     def _on_depth(self, msg: Image) -> None:
         self._depth = msg
 
-    def _on_action(self, msg) -> None:
-        self._label = f"{msg.label} {msg.confidence:.2f}"
+    def _on_action(self, msg: InteractionAction) -> None:
+        self._action = msg
+
+    def _on_actions(self, msg: InteractionActionArray) -> None:
+        self._actions = msg
 
     # ------------------------------------------------------------------ worker
     def _on_error(self, err: Exception) -> None:
@@ -146,13 +161,33 @@ class KeypointsNode(Node):
         return metres
 
     def _annotate(self, rgb: np.ndarray, skeletons, k: Intrinsics, msg) -> Image:
-        from ista_ros.keypoints.draw import draw_skeletons
+        from ista_ros.keypoints.draw import annotate
+        from ista_ros.viz.frame import place_labels
 
-        canvas = draw_skeletons(rgb, skeletons, k, self._label)
+        canvas = annotate(rgb, skeletons, k, self._group_marks(stamp_ns(msg.header.stamp)), place_labels, UNGROUPED)
         out = Image(header=msg.header, height=canvas.shape[0], width=canvas.shape[1],
                     encoding="rgb8", step=canvas.shape[1] * 3)
         out.data = canvas.tobytes()
         return out
+
+    def _group_marks(self, image_ns: int) -> list:
+        """The groups to draw on the image stamped ``image_ns``: the latest array's (else the
+        latest single action), those within ``action_max_age`` of the image."""
+        from ista_ros.keypoints.draw import GroupMark
+
+        actions = self._actions.actions if self._actions is not None else [self._action] if self._action else []
+        marks = []
+        for action in actions:
+            if abs(stamp_ns(action.header.stamp) - image_ns) * 1e-9 > self.action_max_age:
+                continue  # stale: the recognizer stopped, or this image is from another time
+            group = labels_from(action)[0]
+            if group.is_interaction:
+                marks.append(GroupMark(group.entity_ids, f"{group.label} {group.confidence:.0%}",
+                                       group_colour(group.group_id)))
+            else:
+                reason = f": {action.reason.replace('_', ' ')}" if action.reason else ""
+                marks.append(GroupMark(group.entity_ids, f"no interaction{reason}", UNGROUPED, quiet=True))
+        return marks
 
     def _log_stats(self) -> None:
         self.get_logger().info(
