@@ -98,8 +98,8 @@ def _draw_bones(cv2, canvas: np.ndarray, layout: str, uv: np.ndarray, located: n
                 scale: float) -> None:
     width = max(2, round(2 * scale))
     points = [tuple(p) for p in np.rint(uv).astype(int).tolist()]
-    bones = [(a, b) for a, b in get_layout(layout).bones
-             if len(located) == get_layout(layout).num_joints and located[a] and located[b]]
+    skeleton = get_layout(layout)
+    bones = [(a, b) for a, b in skeleton.bones if len(located) == skeleton.num_joints and located[a] and located[b]]
     for thickness, tint in ((width + 2, RIM), (width, colour)):
         for a, b in bones:
             cv2.line(canvas, points[a], points[b], tint, thickness, cv2.LINE_AA)
