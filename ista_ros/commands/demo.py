@@ -20,6 +20,9 @@ def add_parser(subparsers) -> None:
                        help="interactions to play, every class in turn (default: %(default)s, about 40 s)")
     count.add_argument("--duration", type=float, help="seconds of interactions to play instead")
     p.add_argument("--seed", type=int, help="seed of the generated interactions (default: a fresh one)")
+    p.add_argument("--groups", type=int, default=1,
+                   help="pairs interacting at the same time, far apart: one accuracy per group (default: %(default)s)")
+    p.add_argument("--passer-by", action="store_true", help="a person walking past the pairs, in no group")
     p.add_argument("--video", type=Path, help="recognise a video file through the keypoints node instead")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda (default: auto)")
     p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
@@ -31,8 +34,8 @@ def run(args) -> int:
     from ista_ros.demo.run import SHIPPED_WEIGHTS, DemoOptions, interactions_for, run_demo
 
     count = interactions_for(args.duration) if args.duration is not None else args.num_interactions
-    if count < 1 or args.stride < 1:
-        raise ConfigError("--num-interactions, --duration and --stride must be positive.")
+    if count < 1 or args.stride < 1 or args.groups < 1:
+        raise ConfigError("--num-interactions, --duration, --stride and --groups must be positive.")
     return run_demo(DemoOptions(weights=args.weights or SHIPPED_WEIGHTS, num_interactions=count, seed=args.seed,
                                 video=args.video, device=args.device, precision=args.precision,
-                                stride_frames=args.stride))
+                                stride_frames=args.stride, groups=args.groups, passer_by=args.passer_by))

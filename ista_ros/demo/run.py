@@ -1,8 +1,16 @@
 """The embedded demo: the whole live path on generated interactions, as ROS 2 processes.
 
     player (child process)      generated interactions -> skeletons   + ground truth -> demo/truth
-    recognizer (child process)  skeletons -> action (the shipped demo model, or --weights)
-    listener (this process)     action + demo/truth -> one line per window, accuracy at the end
+    recognizer (child process)  skeletons -> actions (the shipped demo model, or --weights)
+    listener (this process)     actions + demo/truth -> one line per group and window, accuracy at the end
+
+With ``--groups G`` the player shows G pairs at once, each doing its own interactions, far
+enough apart to be separate groups (ista_ros.synthetic.scenes), and with ``--passer-by``
+a person walking past them who belongs to none. The ground truth on demo/truth is an
+InteractionActionArray per frame, one action per planted group (its group_id and
+entity_ids, the class; -1 and label "" between interactions); the listener matches every
+recognised group to a planted group by its entity ids (ista_ros.demo.scoring) and prints
+one accuracy per group and overall.
 
 With a video file the player is replaced by the video source and keypoints nodes (there
 is then no ground truth). Skeletons travel in the camera optical frame (REP-103); the
@@ -10,7 +18,8 @@ recognizer turns them into the checkpoint's axes (the demo model's: Kinect space
 demo ends by itself once the source has played everything: it stops the recognizer with
 SIGINT, as Ctrl-C would, and reports the accuracy.
 
-The player runs as ``python -m ista_ros.demo.run play --seed S --num-interactions N``.
+The player runs as ``python -m ista_ros.demo.run play --seed S --num-interactions N [--groups G]
+[--passer-by]``.
 """
 from __future__ import annotations
 
@@ -30,64 +39,100 @@ import rclpy
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
-from ista_ros.demo.scoring import NO_INTERACTION, Score, Truth, window_line
+from ista_ros.core.groups import group_id
+from ista_ros.demo.scoring import NO_INTERACTION, Answer, GroupScores, Score, window_line
 from ista_ros.demo.ship import SHIPPED_WEIGHTS
 from ista_ros.errors import ConfigError
-from ista_ros.msg import InteractionAction
+from ista_ros.msg import InteractionAction, InteractionActionArray
 from ista_ros.ros.messages import ros_time, stamp_ns
-from ista_ros.synthetic import interactions
+from ista_ros.synthetic import interactions, scenes
 
 TRUTH_TOPIC = "demo/truth"
 SKELETONS_TOPIC = "skeletons"
 FRAME_ID = "camera_optical_frame"
-ACTION_TOPIC = "action"
+ACTIONS_TOPIC = "actions"
 ENTITY_IDS = ("person_a", "person_b")
 MEAN_INTERACTION_S = 3.7  # mean duration plus the transition, to turn --duration into a count
 SETTLE_S = 1.5  # after the source ends: time for the last windows to arrive
 STOP_TIMEOUT_S = 10.0
 
 
-def demo_stream(seed: int, num_interactions: int, fps: float = interactions.FPS):
-    """The interactions the player shows: every class in turn, in a random order per round."""
-    rng = np.random.default_rng(seed)
+def class_order(rng, num_interactions: int) -> np.ndarray:
+    """Every class in turn, in a random order per round."""
     classes = len(interactions.CLASS_NAMES)
-    order = np.concatenate([rng.permutation(classes) for _ in range(math.ceil(num_interactions / classes))])
-    return interactions.generate_stream(order[:num_interactions], rng, fps=fps)
+    return np.concatenate([rng.permutation(classes) for _ in range(math.ceil(num_interactions / classes))])
+
+
+def demo_stream(seed: int, num_interactions: int, fps: float = interactions.FPS):
+    """The interactions the player shows with one pair."""
+    rng = np.random.default_rng(seed)
+    return interactions.generate_stream(class_order(rng, num_interactions)[:num_interactions], rng, fps=fps)
+
+
+@dataclass
+class Planted:
+    """What the player shows: (3, T, 25, N) Kinect-space joints, the N entity ids, and per
+    planted group its entity ids and (T,) classes."""
+    sequence: np.ndarray
+    entity_ids: list[str]
+    groups: list[tuple[tuple[str, ...], np.ndarray]]
+
+
+def demo_scene(seed: int, num_interactions: int, groups: int = 1, passer_by: bool = False) -> Planted:
+    """One pair (today's demo stream), or ``groups`` pairs side by side doing different
+    interactions at the same time (group g starts g classes further on), with a passer-by."""
+    if groups == 1 and not passer_by:
+        sequence, labels = demo_stream(seed, num_interactions)
+        return Planted(sequence, list(ENTITY_IDS), [(ENTITY_IDS, labels)])
+    rng = np.random.default_rng(seed)
+    order = class_order(rng, num_interactions + groups)
+    classes = [order[g:g + num_interactions] for g in range(groups)]
+    scene = scenes.generate_scene(classes, rng, passers_by=int(passer_by))
+    return Planted(scene.sequence, scene.entity_ids, [(g.entity_ids, g.labels) for g in scene.groups])
 
 
 def interactions_for(duration_s: float) -> int:
     return max(1, round(duration_s / MEAN_INTERACTION_S))
 
 
-def truth_message(label: int, stamp: int) -> InteractionAction:
-    """The ground truth of one published frame, as the recognizer would say it."""
+def truth_message(labels, stamp: int, groups=(ENTITY_IDS,)) -> InteractionActionArray:
+    """The ground truth of one published frame, as the recognizer would say it: one action
+    per planted group (``groups``: their entity ids; ``labels``: their classes, or one class)."""
     names = list(interactions.CLASS_NAMES)
-    msg = InteractionAction(label=names[label] if label != NO_INTERACTION else "", class_id=int(label),
-                            confidence=1.0, class_names=names, entity_ids=list(ENTITY_IDS), num_entities_observed=2)
+    msg = InteractionActionArray()
     msg.header.stamp = ros_time(stamp)
     msg.header.frame_id = FRAME_ID
+    for label, ids in zip(np.atleast_1d(labels), groups):
+        action = InteractionAction(label=names[label] if label != NO_INTERACTION else "", class_id=int(label),
+                                   confidence=1.0, class_names=names, entity_ids=list(ids),
+                                   num_entities_observed=len(ids), group_id=group_id(ids))
+        action.header = msg.header
+        msg.actions.append(action)
     return msg
 
 
 # --------------------------------------------------------------------------- player
 
-def play(seed: int, num_interactions: int, wait_s: float = 120.0) -> int:
+def play(seed: int, num_interactions: int, groups: int = 1, passer_by: bool = False, wait_s: float = 120.0) -> int:
     """Child process: publish the generated interactions in real time, and their ground truth."""
     from ista_ros.nodes.player import PlayerNode, sequence_frames
     from ista_ros.ros.spin import run_node
 
-    sequence, labels = demo_stream(seed, num_interactions)
-    frames = sequence_frames(sequence, interactions.FPS, ids=list(ENTITY_IDS), layout=interactions.LAYOUT,
+    planted = demo_scene(seed, num_interactions, groups, passer_by)
+    frames = sequence_frames(planted.sequence, interactions.FPS, ids=planted.entity_ids, layout=interactions.LAYOUT,
                              frame_id=FRAME_ID, axes=interactions.AXES)  # published in the optical frame
+    members = [ids for ids, _ in planted.groups]
+    labels = np.stack([group_labels for _, group_labels in planted.groups], axis=1)  # (T, G)
 
     def make_player():
         truth_node = rclpy.create_node("demo_truth")
-        truth = truth_node.create_publisher(InteractionAction, TRUTH_TOPIC, 100)
+        truth = truth_node.create_publisher(InteractionActionArray, TRUTH_TOPIC, 100)
         deadline = time.monotonic() + wait_s
         while truth.get_subscription_count() == 0 and time.monotonic() < deadline:
             time.sleep(0.05)  # frames published before the listener is matched would be lost
+
         def publish_truth(index, stamp):
-            truth.publish(truth_message(labels[index], stamp))
+            truth.publish(truth_message(labels[index], stamp, members))
 
         return PlayerNode(frames=frames, on_publish=publish_truth, exit_when_done=True,
                           parameter_overrides=[Parameter("wait_for_subscribers", value=wait_s)])
@@ -98,47 +143,74 @@ def play(seed: int, num_interactions: int, wait_s: float = 120.0) -> int:
 # --------------------------------------------------------------------------- listener
 
 class DemoListener(Node):
-    """Prints one line per recognised window with its ground truth, and keeps the score.
+    """Prints one line per planted group and recognised window with its ground truth, and
+    keeps the scores (per group and overall).
 
-    A window is judged once the ground truth of its newest frame has arrived (the two
+    A stride is judged once the ground truth of its newest frame has arrived (the two
     topics come from different processes)."""
 
-    def __init__(self, with_truth: bool = True, out=sys.stdout):
+    def __init__(self, with_truth: bool = True, window_s: float = 2.5, out=sys.stdout):
         super().__init__("demo_listener")
         self.with_truth = with_truth
         self.out = out
-        self.truth = Truth()
-        self.score = Score()
-        self.pending: list[tuple[InteractionAction, float]] = []
+        self.groups = GroupScores(interactions.CLASS_NAMES, int(window_s * 1e9))
+        self.unscored = Score()  # a video's windows
+        self.pending: list[tuple[InteractionActionArray, float]] = []
         self.start_ns: int | None = None
-        self.create_subscription(InteractionAction, ACTION_TOPIC, self._on_action, 100)
+        self.create_subscription(InteractionActionArray, ACTIONS_TOPIC, self._on_actions, 100)
         if with_truth:
-            self.create_subscription(InteractionAction, TRUTH_TOPIC, self._on_truth, 1000)
+            self.create_subscription(InteractionActionArray, TRUTH_TOPIC, self._on_truth, 1000)
 
-    def _on_truth(self, msg: InteractionAction) -> None:
-        self.truth.add(stamp_ns(msg.header.stamp), msg.class_id)
+    def _on_truth(self, msg: InteractionActionArray) -> None:
+        for action in msg.actions:
+            self.groups.add_truth(stamp_ns(msg.header.stamp), action.group_id, action.entity_ids, action.class_id)
         self.flush()
 
-    def _on_action(self, msg: InteractionAction) -> None:
+    def _on_actions(self, msg: InteractionActionArray) -> None:
         latency_ms = (self.get_clock().now().nanoseconds - stamp_ns(msg.header.stamp)) / 1e6
         self.pending.append((msg, latency_ms))
         self.flush()
 
     def flush(self, final: bool = False) -> None:
-        """Judge and print the windows whose ground truth is complete (all of them if final)."""
+        """Judge and print the strides whose ground truth is complete (all of them if final)."""
         while self.pending:
             msg, latency_ms = self.pending[0]
             end = stamp_ns(msg.header.stamp)
-            if self.with_truth and not final and end > self.truth.newest():
+            if self.with_truth and not final and end > self.groups.newest():
                 return
             self.pending.pop(0)
-            self.start_ns = self.start_ns if self.start_ns is not None else (self.truth.stamps or [end])[0]
-            truth = self.truth.of_window(stamp_ns(msg.window_start), end) if self.with_truth else None
-            truth_name = None if truth is None else interactions.CLASS_NAMES[truth]
-            self.score.add(msg.label, truth_name, latency_ms)  # by name: --weights may order classes otherwise
-            shown = None if not self.with_truth else (truth_name or "")
-            print(window_line((end - self.start_ns) / 1e9, msg.label, msg.confidence, shown, latency_ms),
-                  file=self.out, flush=True)
+            if self.start_ns is None:
+                self.start_ns = min((t.stamps[0] for t in self.groups.truths.values()), default=end)
+            answers = [Answer(a.entity_ids, a.label, a.confidence, stamp_ns(a.window_start), stamp_ns(a.header.stamp),
+                              grouped=a.reason not in (a.REASON_TOO_FAR, a.REASON_TOO_FEW_ENTITIES))
+                       for a in msg.actions]
+            if self.with_truth:
+                self._print_judged(self.groups.judge(answers, end, latency_ms), latency_ms)
+            else:
+                self._print_video(answers, msg.actions, latency_ms)
+
+    def _print_judged(self, verdicts, latency_ms: float) -> None:
+        several = len(verdicts) > 1
+        for v in verdicts:  # by name: --weights may order classes otherwise
+            print(window_line((v.end - self.start_ns) / 1e9, v.label, v.confidence, v.truth or "", latency_ms,
+                              v.group if several else None), file=self.out, flush=True)
+
+    def _print_video(self, answers: list[Answer], actions, latency_ms: float) -> None:
+        for answer, action in zip(answers, actions):
+            self.unscored.add(answer.label, None, latency_ms)
+            print(window_line((answer.end - self.start_ns) / 1e9, answer.label, answer.confidence, None, latency_ms,
+                              action.group_id), file=self.out, flush=True)
+
+    def summary(self) -> list[str]:
+        """The demo's last lines: one accuracy per planted group when there are several, then overall."""
+        if not self.with_truth:
+            return [f"{self.unscored.unscored} windows recognised (a video has no ground truth)"]
+        scores = self.groups.scores
+        if len(scores) < 2:
+            return [self.groups.overall.summary()]
+        return [*(f"group {g}: {score.summary()}" for g, score in scores.items()),
+                f"{self.groups.stray} recognised groups mixed people of two planted groups or a passer-by",
+                f"overall {self.groups.overall.summary()}"]
 
 
 # --------------------------------------------------------------------------- orchestration
@@ -153,6 +225,8 @@ class DemoOptions:
     precision: str = "fp32"
     stride_frames: int = 10
     window_seconds: float = 2.5  # as the demo model's training windows (60-90 frames)
+    groups: int = 1  # pairs interacting at the same time
+    passer_by: bool = False  # a person walking past the pairs
     min_window_share: float = 0.6  # no recognition before the window is this full
 
 
@@ -198,10 +272,11 @@ def start_children(opts: DemoOptions, seed: int, log_dir: Path) -> tuple[Child, 
         "ista_ros.nodes.recognizer", weights=opts.weights, device=opts.device, precision=opts.precision,
         stride_frames=opts.stride_frames, window_seconds=opts.window_seconds,
         min_frames=min_frames(opts), input_topic=SKELETONS_TOPIC,
-        output_topic=ACTION_TOPIC, diagnostics_period=30.0), log_dir)
+        actions_topic=ACTIONS_TOPIC, diagnostics_period=30.0), log_dir)
     if opts.video is None:
-        source = Child("player", ["-m", "ista_ros.demo.run", "play", "--seed", str(seed),
-                                  "--num-interactions", str(opts.num_interactions)], log_dir)
+        source = Child("player", ["-m", "ista_ros.demo.run", "play", "--seed", str(seed), "--num-interactions",
+                                  str(opts.num_interactions), "--groups", str(opts.groups),
+                                  *(["--passer-by"] if opts.passer_by else [])], log_dir)
         return source, [recognizer, source]
     keypoints = Child("keypoints", node_args("ista_ros.nodes.keypoints", skeletons_topic=SKELETONS_TOPIC), log_dir)
     source = Child("video_source", node_args("ista_ros.nodes.video_source", source=opts.video), log_dir)
@@ -216,11 +291,14 @@ def run_demo(opts: DemoOptions, out=sys.stdout) -> int:
         raise ConfigError(f"the video {opts.video} does not exist; give a video file with --video.")
     seed = opts.seed if opts.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
     log_dir = Path(tempfile.mkdtemp(prefix="ista_ros_demo_"))
-    what = f"video {opts.video}" if opts.video else f"{opts.num_interactions} generated interactions (seed {seed})"
+    scene = ("" if opts.groups == 1 else f" by each of {opts.groups} pairs at once") + \
+        (" and a passer-by" if opts.passer_by else "")
+    what = f"video {opts.video}" if opts.video else \
+        f"{opts.num_interactions} generated interactions{scene} (seed {seed})"
     print(f"demo: {what} -> recognizer ({Path(opts.weights).name}) -> listener; node logs in {log_dir}",
           file=out, flush=True)
     rclpy.init()
-    listener = DemoListener(with_truth=opts.video is None, out=out)
+    listener = DemoListener(with_truth=opts.video is None, window_s=opts.window_seconds, out=out)
     source, children = start_children(opts, seed, log_dir)
     failed = None
     try:
@@ -232,8 +310,7 @@ def run_demo(opts: DemoOptions, out=sys.stdout) -> int:
         codes = {child.name: child.stop() for child in reversed(children)}
         listener.destroy_node()
         rclpy.try_shutdown()
-    print(listener.score.summary() if opts.video is None else f"{listener.score.unscored} windows recognised "
-          "(a video has no ground truth)", file=out, flush=True)
+    print("\n".join(listener.summary()), file=out, flush=True)
     bad = {name: code for name, code in codes.items() if code != 0}
     if failed or bad:
         for child in children:
@@ -266,8 +343,10 @@ def main(argv=None) -> int:
     player = sub.add_parser("play", help="publish generated interactions and their ground truth")
     player.add_argument("--seed", type=int, required=True)
     player.add_argument("--num-interactions", type=int, default=10)
+    player.add_argument("--groups", type=int, default=1)
+    player.add_argument("--passer-by", action="store_true")
     args = parser.parse_args(argv)
-    return play(args.seed, args.num_interactions)
+    return play(args.seed, args.num_interactions, args.groups, args.passer_by)
 
 
 if __name__ == "__main__":

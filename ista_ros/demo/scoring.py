@@ -7,11 +7,19 @@ windows showing one interaction, and the false-interaction rate on the windows s
 scene without one (ground truth "none"): the share of them reported as an interaction.
 A window reported as "none" is either the model's class none or the recognizer's reserved
 "no interaction" answer (both are labelled "none").
+
+With several groups in the scene (``ista-ros demo --groups 2``), ``GroupScores`` keeps one
+ground truth and one score per planted group and judges every recognised group against
+the planted group whose people include all its members (matched by entity ids); a
+planted group that the recognizer did not report in a stride was, for it, "no
+interaction" (its people formed no group). A recognised group mixing people of two
+planted groups, or with a passer-by, is counted apart ("stray") and never scored.
 """
 from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 
@@ -99,10 +107,83 @@ def interaction_metrics(predicted: np.ndarray, labels: np.ndarray, none_id: int)
             "interaction_samples": int(interaction.sum()), "none_samples": int((~interaction).sum())}
 
 
-def window_line(seconds: float, label: str, confidence: float, truth: str | None, latency_ms: float) -> str:
-    """One printed line per recognised window; truth: the true class, "" for a window
-    across two interactions, None without ground truth (a video)."""
-    line = f"t={seconds:6.1f}s  recognised {label:<11} {confidence:4.2f}"
+@dataclass
+class Answer:
+    """One recognised group of a stride, as the listener reads it from the actions array."""
+
+    entity_ids: Sequence[str]  # "" for a padded slot
+    label: str
+    confidence: float
+    start: int  # capture stamps of its window, ns
+    end: int
+    grouped: bool = True  # False: entities in view that formed no group (reason too_far / too_few_entities)
+
+    @property
+    def members(self) -> set[str]:
+        return {i for i in self.entity_ids if i}
+
+
+@dataclass
+class Verdict:
+    """One planted group's answer in one stride, judged."""
+
+    group: str  # the planted group's id
+    label: str
+    confidence: float | None  # None: the recognizer did not report the group (no interaction)
+    truth: str | None  # the true class name, None when the window is not scored
+    start: int
+    end: int
+
+
+class GroupScores:
+    """One Truth and one Score per planted group, and an overall Score (see the module docstring)."""
+
+    def __init__(self, class_names: Sequence[str], window_ns: int):
+        self.class_names = list(class_names)
+        self.window_ns = window_ns  # the window of a group the recognizer did not report
+        self.members: dict[str, set[str]] = {}
+        self.truths: dict[str, Truth] = {}
+        self.scores: dict[str, Score] = {}
+        self.overall = Score()
+        self.stray = 0
+
+    def add_truth(self, stamp_ns: int, group: str, members: Sequence[str], label: int) -> None:
+        if group not in self.truths:
+            self.members[group], self.truths[group], self.scores[group] = set(members), Truth(), Score()
+        self.truths[group].add(stamp_ns, label)
+
+    def newest(self) -> int:
+        """The newest frame whose ground truth is in for every planted group."""
+        return min((truth.newest() for truth in self.truths.values()), default=-1)
+
+    def planted(self, answer: Answer) -> str | None:
+        """The planted group whose people include every member of ``answer``, or None."""
+        return next((g for g, people in self.members.items() if answer.members and answer.members <= people), None)
+
+    def judge(self, answers: Sequence[Answer], end: int, latency_ms: float) -> list[Verdict]:
+        """Score one stride's answers (best first) for every planted group; count the strays."""
+        self.stray += sum(a.grouped and self.planted(a) is None for a in answers)
+        verdicts = []
+        for group in self.truths:
+            answer = next((a for a in answers if self.planted(a) == group), None)
+            start, stop = (answer.start, answer.end) if answer else (end - self.window_ns, end)
+            truth = self.truths[group].of_window(start, stop)
+            name = None if truth is None else self.class_names[truth]
+            label = answer.label if answer else NONE_LABEL
+            for score in (self.scores[group], self.overall):
+                score.add(label, name, latency_ms)
+            verdicts.append(Verdict(group, label, answer.confidence if answer else None, name, start, stop))
+        return verdicts
+
+
+def window_line(seconds: float, label: str, confidence: float | None, truth: str | None, latency_ms: float,
+                group: str | None = None) -> str:
+    """One printed line per recognised window; confidence None: the group was not reported;
+    truth: the true class, "" for a window across two interactions, None without ground
+    truth (a video); group: the group's id, shown when several are in view."""
+    shown = f"{confidence:4.2f}" if confidence is not None else "   -"
+    line = (f"t={seconds:6.1f}s  " + (f"group {group:<22} " if group else "")
+            + f"recognised {label:<11} {shown}")
     if truth is not None:
         verdict = "" if not truth else ("  ok" if truth == label else "  MISS")
         line += f"   truth {truth or '(mixed)':<11}"
