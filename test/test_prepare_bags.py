@@ -75,7 +75,8 @@ def load(path) -> dict:
 
 def node_windows(messages, stride: int = 10):
     """What the recognizer node's core builds from the live messages (converted by the ROS
-    adapter, as the node does), after every ``stride`` accepted frames: end stamp -> window."""
+    adapter, as the node does) and answers with the model, after every ``stride`` accepted
+    frames: (end stamp, group id) -> window."""
     from ista_ros.ros.messages import skeletons_from, stamp_ns
 
     values = read_yaml(MODEL_CONFIG)
@@ -87,8 +88,8 @@ def node_windows(messages, stride: int = 10):
         event, _ = recognizer.push(stamp_ns(msg.header.stamp), skeletons_from(msg))
         if event not in (FrameEvent.DUPLICATE, FrameEvent.OUT_OF_ORDER):
             accepted += 1
-            if accepted % stride == 0 and (window := recognizer.window()) is not None:
-                windows[window.stamps[-1]] = window
+            if accepted % stride == 0:
+                windows.update({(w.stamps[-1], w.group_id): w for w in recognizer.windows() or [] if not w.reason})
     return recognizer, windows
 
 
@@ -105,10 +106,11 @@ def test_every_training_window_is_the_window_the_node_builds(bags, tmp_path):
     assert ista_train(["prepare", "bags", "--bags", str(root / "monday"), "--labels-topic", "demo/truth",
                        "--model-config", MODEL_CONFIG, "--out", str(tmp_path), "--val-fraction", "0", *NODE]) == 0
     data = load(tmp_path / "train.npz")
+    counts = json.loads((tmp_path / "dataset.json").read_text())["bags"]["monday"]
     recognizer, windows = node_windows(made["monday"][0])
-    assert len(data["label"]) > 10
+    assert len(data["label"]) > 10 and counts["windows"] == len(windows)
     for sample, stamp, start, ids in zip(data["data"], data["stamp"], data["window_start"], data["entity_ids"]):
-        window = windows[int(stamp)]
+        window = windows[int(stamp), "+".join(sorted(ids))]
         frames = len(window.stamps)
         assert start == window.stamps[0] and list(ids) == [i or "" for i in window.entity_ids]
         np.testing.assert_array_equal(sample[:, :frames], window.sample)
@@ -118,7 +120,7 @@ def test_every_training_window_is_the_window_the_node_builds(bags, tmp_path):
     assert [str(n) for n in data["class_names"]] == read_yaml(MODEL_CONFIG)["class_names"]
     assert (str(data["layout"]), str(data["axes"])) == ("ntu25", "kinect")
     summary = json.loads((tmp_path / "dataset.json").read_text())
-    assert summary["recognizer"]["stride_frames"] == 10 and summary["bags"]["monday"]["split"] == "train"
+    assert summary["recognizer"]["stride_frames"] == 10 and counts["split"] == "train"
 
 
 def test_a_labels_topic_and_a_labels_csv_label_the_same_windows(bags, tmp_path):

@@ -3,13 +3,15 @@
 Each bag is replayed through the recognizer node's own core, ``LiveRecognizer``
 (ista_ros.core.recognition), built for the model configuration and the recognizer
 parameters the node will run with (``--params`` / ``--set``: window, min_frames,
-entity_rule, stride_frames, input_axes, ...): every skeleton frame is pushed with its
-capture stamp (validation, joint layout and axes conversion, per-entity buffers), and
-after every ``stride_frames`` accepted frames the windows the node would recognise at
-that moment are taken (its entity choice). A window is stored as the node builds it -
-the frames that show a chosen entity, zero-padded after them to the longest window - so
-``model_input``, which the node and validation both call, makes the node's exact model
-input from it; training augments it as any other sample.
+interaction_radius, max_groups, stride_frames, input_axes, ...): every skeleton frame is
+pushed with its capture stamp (validation, joint layout and axes conversion, per-entity
+buffers), and after every ``stride_frames`` accepted frames the windows the node would
+recognise at that moment are taken, one per group of entities (ista_ros.core.groups; the
+window of entities in no group, which the node answers "no interaction" without the
+model, is not). A window is stored as the node builds it - the frames that show a member
+of its group, zero-padded after them to the longest window - so ``model_input``, which
+the node and validation both call, makes the node's exact model input from it; training
+augments it as any other sample.
 
 A window takes the label whose segments (ista_ros.core.labels: a labels CSV, or a labels
 topic recorded with the skeletons) hold at least ``--min-overlap`` of its frames; other
@@ -172,9 +174,9 @@ def make_recognizer(meta: CheckpointMeta, config: ModelConfig, replay: Replay) -
 
 
 def node_windows(recognizer: LiveRecognizer) -> list[Window]:
-    """What the node recognises after a stride: the newest window."""
-    window = recognizer.window()
-    return [] if window is None else [window]
+    """The windows the node recognises after a stride, one per group. The "no interaction"
+    window of entities in no group is left out: the node answers it without the model."""
+    return [w for w in recognizer.windows() or [] if not w.reason]
 
 
 # ---------------------------------------------------------------------------- reading a bag
