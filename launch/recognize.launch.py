@@ -11,12 +11,12 @@ as its own process (executables recognizer, keypoints, player, video_source, lis
 ``params`` takes any number of ``[node.]key=value`` overrides, exactly what
 `ista-ros run --param` takes (the same code reads both); the other arguments are shortcuts
 for the common ones and are applied first."""
+from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
 from ista_ros.ros.graph import default_config, load_graph, split_overrides
-from launch import LaunchDescription
 
 # Launch argument -> the parameters it sets (player_file also enables the player).
 SHORTCUTS = {

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_keypoints_annotations import label_boxes
 
 from keypoints_photos import BASKETBALL, NO_PERSON, rgb
+from test_keypoints_annotations import label_boxes
 
 rclpy = pytest.importorskip("rclpy")
 from sensor_msgs.msg import Image  # noqa: E402

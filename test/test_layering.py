@@ -18,7 +18,10 @@ ALLOWED = {
     "ista_ros/core": ("ista_ros.core", "ista_ros.errors"),
     "ista_ros/keypoints": ("ista_ros.keypoints", "ista_ros.core", "ista_ros.errors"),
     "ista_ros/synthetic": ("ista_ros.synthetic", "ista_ros.core", "ista_ros.errors"),
-    "training/ista_train": ("ista_train", "ista_ros.core", "ista_ros.errors", "ista_ros.synthetic"),
+    "ista_ros/viz": ("ista_ros.viz", "ista_ros.core", "ista_ros.errors"),
+    # ista_ros.bags reads and writes rosbag2 files without rclpy (rosbags): training
+    # turns recordings into datasets with it
+    "training/ista_train": ("ista_train", "ista_ros.core", "ista_ros.errors", "ista_ros.synthetic", "ista_ros.bags"),
 }
 # package (every module of it) or module -> what importing it must never load
 NEVER_LOADS = {
@@ -26,6 +29,8 @@ NEVER_LOADS = {
     "ista_ros.keypoints": ("rclpy",),
     "ista_ros.synthetic": ("rclpy", "torch"),  # numpy only: training and the demo share it
     "ista_train": ("rclpy",),
+    "ista_ros.viz": ("rclpy", "torch"),  # pictures need no ROS graph and no model
+    "ista_ros.bags": ("rclpy", "torch"),
     "ista_ros.errors": ("rclpy", "torch", "numpy"),
     "ista_ros.core.files": ("torch", "numpy"),
     "ista_ros.nodes.listener": ("torch",),  # a subscriber that prints needs no model

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from ista_ros.core.layouts import (LAYOUTS, LayoutError, attach_hand, convert, get_layout)
+from ista_ros.core.layouts import LAYOUTS, LayoutError, attach_hand, convert, get_layout
 
 
 def _named(layout: str, rng=None) -> np.ndarray:
