@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from ista_ros.core import engine as engine_module
+from ista_ros.core import onnx_backend
 from ista_ros.core.checkpoint import CheckpointError, load_checkpoint, meta_from_yaml
 from ista_ros.core.config import read_yaml
 from ista_ros.core.engine import InferenceEngine, InputError, load_weights
@@ -171,3 +172,37 @@ def test_missing_gpu_execution_provider_is_one_log_line_and_the_cpu(demo_onnx, c
     assert runner.device.type == "cpu"
     messages = [r.message for r in caplog.records if r.name == "ista_ros.engine"]
     assert len(messages) == 1 and "no usable CUDA or TensorRT execution provider" in messages[0]
+
+
+def test_an_onnx_file_runs_on_onnxruntime_whatever_torch_would_take(monkeypatch, demo_onnx):
+    monkeypatch.setattr(engine_module, "median_ms", lambda fn: pytest.fail("an .onnx file is never timed"))
+    for backend in ("auto", "onnxruntime"):
+        assert InferenceEngine(load_weights(demo_onnx).model, device="cpu", backend=backend).backend == "onnxruntime"
+
+
+def test_the_export_is_cached_per_checkpoint_file(monkeypatch, tmp_path):
+    """The second start reads the cached file; another checkpoint file is exported anew."""
+    monkeypatch.setenv("ISTA_ROS_CACHE_DIR", str(tmp_path / "cache"))
+    exports = []
+    monkeypatch.setattr(onnx_backend, "export_model", lambda model, meta: exports.append(model) or b"exported")
+    model = random_model(ModelConfig.from_dict(CASES["padded"]))
+    first, second = tmp_path / "a.pt", tmp_path / "b.pt"
+    first.write_bytes(b"checkpoint a")
+    second.write_bytes(b"checkpoint b")
+    assert [onnx_backend.cached_export(model, None, first) for _ in range(2)] == [b"exported"] * 2
+    assert len(exports) == 1
+    onnx_backend.cached_export(model, None, second)
+    assert len(exports) == 2
+    assert len(list((tmp_path / "cache" / "onnx").glob("*.onnx"))) == 2
+
+
+def test_auto_runs_torch_with_one_log_line_when_the_export_fails(caplog):
+    def broken_export(model):
+        raise RuntimeError("unsupported operator aten::foo\nmore detail")
+
+    model = random_model(ModelConfig.from_dict(CASES["padded"]))
+    with caplog.at_level(logging.INFO, logger="ista_ros.engine"):
+        engine = InferenceEngine(model, device="cpu", backend="auto", onnx_export=broken_export)
+    assert engine.backend == "torch"
+    assert [r.message for r in caplog.records if r.name == "ista_ros.engine"] == [
+        "backend auto: exporting ISTA-Net to ONNX failed (unsupported operator aten::foo): running it with torch."]

@@ -7,7 +7,9 @@ so that the live node's groups never make it capture one while running). onnxrun
 exported model (.onnx, ista_ros.core.onnx_backend), on the CPU or through ONNX Runtime's
 TensorRT/CUDA providers. ``auto`` runs an .onnx file with ONNX
 Runtime, a checkpoint with torch on the GPU, and on the CPU whichever of the two is
-faster for that model, timed at start-up (the export takes seconds; see BENCHMARKS.md).
+faster for that model, timed at start-up (the export takes seconds; see BENCHMARKS.md; the
+recognizer node keeps exports in a cache, onnx_backend.cached_export). When ONNX cannot
+be had there (not installed, or the export fails), auto says so in one log line and runs torch.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import logging
 import statistics
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -48,9 +51,11 @@ def load_weights(path, model_config=None) -> LoadedCheckpoint:
 
 class InferenceEngine:
     def __init__(self, model: ISTANet | OnnxModel, device: str = "auto", precision: str = "fp32",
-                 cuda_graph: bool = True, backend: str = "torch", cpu_threads: int = 0):
+                 cuda_graph: bool = True, backend: str = "torch", cpu_threads: int = 0,
+                 onnx_export: Callable[[ISTANet], bytes] = export_model):
         """``cpu_threads`` > 0 sets the threads of both backends on the CPU (torch's are
-        process-wide); 0 keeps torch's count."""
+        process-wide); 0 keeps torch's count. ``onnx_export`` turns a torch model into an
+        ONNX file when a backend needs one (e.g. a cached export)."""
         if precision not in PRECISIONS:
             raise InputError(f"precision '{precision}' is unknown; choose one of {', '.join(PRECISIONS)}.")
         if backend not in BACKENDS:
@@ -68,6 +73,7 @@ class InferenceEngine:
         self.use_graphs = cuda_graph and self.device.type == "cuda"
         self._graphs: dict[int, tuple[torch.cuda.CUDAGraph, torch.Tensor, torch.Tensor]] = {}
         self.model, self._runner = None, None
+        self._export = onnx_export
         self.backend = self._start(model, backend)
 
     def _start(self, model: ISTANet | OnnxModel, backend: str) -> str:
@@ -78,7 +84,7 @@ class InferenceEngine:
                                  "or give the .pt checkpoint.")
             return self._start_onnx(model)
         if backend == "onnxruntime":
-            return self._start_onnx(OnnxModel(export_model(model), model.cfg))
+            return self._start_onnx(OnnxModel(self._export(model), model.cfg))
         self.model = model.eval().to(self.device)
         if backend == "auto" and self.device.type == "cpu":
             return self._faster_on_cpu()
@@ -102,7 +108,13 @@ class InferenceEngine:
             log.info("backend auto: onnx/onnxscript/onnxruntime are not installed: running ISTA-Net with torch.")
             return "torch"
         start = time.perf_counter()
-        runner = OnnxRunner(OnnxModel(export_model(self.model), self.model.cfg), self.device, torch.get_num_threads())
+        try:
+            runner = OnnxRunner(OnnxModel(self._export(self.model), self.model.cfg), self.device,
+                                torch.get_num_threads())
+        except Exception as err:  # the exporter raises many types; torch runs the model anyway
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            log.warning(f"backend auto: exporting ISTA-Net to ONNX failed ({reason}): running it with torch.")
+            return "torch"
         export_s = time.perf_counter() - start
         x = np.ones((1, *self.sample_shape), np.float32)
         with torch.inference_mode():
@@ -110,7 +122,7 @@ class InferenceEngine:
         onnx_ms = median_ms(lambda: runner(x))
         chosen = "onnxruntime" if onnx_ms < torch_ms else "torch"
         log.info(f"backend auto: {onnx_ms:.1f} ms with onnxruntime, {torch_ms:.1f} ms with torch per window "
-                 f"on the CPU (export {export_s:.1f} s): using {chosen}.")
+                 f"on the CPU (ONNX model exported or read in {export_s:.1f} s): using {chosen}.")
         if chosen == "onnxruntime":
             self._runner, self.model = runner, None
         return chosen

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import importlib.util
 import json
 import logging
+import os
 import warnings
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -22,6 +24,7 @@ import numpy as np
 import torch
 
 from ista_ros.core.checkpoint import CheckpointError, CheckpointMeta, LoadedCheckpoint
+from ista_ros.core.files import atomic_write_bytes
 from ista_ros.core.model import ISTANet, ModelConfig
 from ista_ros.errors import ConfigError
 
@@ -30,6 +33,7 @@ FORMAT = "ista_ros.onnx"
 VERSION = 1
 OPSET = 18  # ONNX Runtime >= 1.14 runs it
 INPUT_NAME, OUTPUT_NAME = "skeletons", "logits"
+CACHE_ENV = "ISTA_ROS_CACHE_DIR"  # replaces ~/.cache/ista_ros
 # Tried in this order on a CUDA device; the CPU provider always comes last.
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
 
@@ -59,7 +63,8 @@ def export_model(model: ISTANet, meta: CheckpointMeta | None = None) -> bytes:
     # A batch of 2: the exporter would take a batch of 1 for a constant.
     example = torch.zeros(2, *cfg.input_shape)
     with _quiet_exporter():
-        program = torch.onnx.export(copy.deepcopy(model).cpu().eval(), (example,), dynamo=True, opset_version=OPSET, verbose=False,
+        program = torch.onnx.export(copy.deepcopy(model).cpu().eval(), (example,), dynamo=True,
+                                    opset_version=OPSET, verbose=False,
                                     input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
                                     dynamic_shapes=({0: torch.export.Dim("batch")},))
     proto = program.model_proto
@@ -67,6 +72,39 @@ def export_model(model: ISTANet, meta: CheckpointMeta | None = None) -> bytes:
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
     return proto.SerializeToString()
+
+
+def cached_export(model: ISTANet, meta: CheckpointMeta | None, checkpoint) -> bytes:
+    """export_model, done once per checkpoint file: kept in the cache directory
+    (``cache_dir()``) under a digest of the file, the model configuration and the exporter,
+    so that a node's later starts skip the export (seconds to tens of seconds on a CPU)."""
+    path = cache_dir() / f"{export_key(checkpoint, model.cfg)}.onnx"
+    if path.is_file():
+        return path.read_bytes()
+    data = export_model(model, meta)
+    try:
+        atomic_write_bytes(path, data)
+    except OSError as err:
+        log.info(f"the ONNX export cache {path.parent} is not writable ({err.strerror}): "
+                 "every start exports the model again.")
+    return data
+
+
+def cache_dir() -> Path:
+    root = os.environ.get(CACHE_ENV) or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ista_ros"
+    return Path(root) / "onnx"
+
+
+def export_key(checkpoint, cfg: ModelConfig) -> str:
+    """sha256 of the checkpoint file's bytes and of what else decides the exported graph
+    (an official checkpoint's configuration is given beside it; a newer torch or opset
+    exports differently)."""
+    digest = hashlib.sha256()
+    with open(checkpoint, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    digest.update(json.dumps([cfg.to_dict(), torch.__version__, OPSET, VERSION], sort_keys=True).encode())
+    return digest.hexdigest()
 
 
 def metadata(cfg: ModelConfig, meta: CheckpointMeta | None) -> dict[str, str]:
