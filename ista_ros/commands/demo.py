@@ -26,6 +26,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--video", type=Path, help="recognise a video file through the keypoints node instead")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda (default: auto)")
     p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
+    p.add_argument("--save", type=Path, metavar="VIDEO",
+                   help="also write the scene as it was recognised to VIDEO (.mp4, or a smaller .gif): the "
+                        "skeletons from the camera, each group's label, confidence and truth, the latency")
     p.add_argument("--stride", type=int, default=10, help="frames between two recognitions (default: %(default)s)")
     p.set_defaults(func=run)
 
@@ -38,4 +41,5 @@ def run(args) -> int:
         raise ConfigError("--num-interactions, --duration, --stride and --groups must be positive.")
     return run_demo(DemoOptions(weights=args.weights or SHIPPED_WEIGHTS, num_interactions=count, seed=args.seed,
                                 video=args.video, device=args.device, precision=args.precision,
-                                stride_frames=args.stride, groups=args.groups, passer_by=args.passer_by))
+                                stride_frames=args.stride, groups=args.groups, passer_by=args.passer_by,
+                                save=args.save))

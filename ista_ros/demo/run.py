@@ -12,6 +12,10 @@ entity_ids, the class; -1 and label "" between interactions); the listener match
 recognised group to a planted group by its entity ids (ista_ros.demo.scoring) and prints
 one accuracy per group and overall.
 
+With ``--save demo.mp4`` (or ``.gif``) the listener also keeps the skeletons and each
+stride's labels, truth and latency, and the scene as it was recognised is drawn into that
+video right after the demo (ista_ros.demo.watch).
+
 With a video file the player is replaced by the video source and keypoints nodes (there
 is then no ground truth). Skeletons travel in the camera optical frame (REP-103); the
 recognizer turns them into the checkpoint's axes (the demo model's: Kinect space). The
@@ -19,11 +23,12 @@ demo ends by itself once the source has played everything: it stops the recogniz
 SIGINT, as Ctrl-C would, and reports the accuracy.
 
 The player runs as ``python -m ista_ros.demo.run play --seed S --num-interactions N [--groups G]
-[--passer-by]``.
+[--passer-by] [--subscribers K]``.
 """
 from __future__ import annotations
 
 import argparse
+import bisect
 import math
 import os
 import signal
@@ -31,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -40,11 +45,14 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 
 from ista_ros.core.groups import group_id
-from ista_ros.demo.scoring import NO_INTERACTION, Answer, GroupScores, Score, window_line
+from ista_ros.demo.scoring import NO_INTERACTION, NONE_LABEL, Answer, GroupScores, Score, window_line
 from ista_ros.demo.ship import SHIPPED_WEIGHTS
+from ista_ros.demo.watch import SceneLog, video_format
 from ista_ros.errors import ConfigError
-from ista_ros.msg import InteractionAction, InteractionActionArray
+from ista_ros.msg import InteractionAction, InteractionActionArray, SkeletonArray
+from ista_ros.ros.markers import labels_from
 from ista_ros.ros.messages import ros_time, stamp_ns
+from ista_ros.viz.scene import GroupLabel
 from ista_ros.synthetic import interactions, scenes
 
 TRUTH_TOPIC = "demo/truth"
@@ -113,8 +121,10 @@ def truth_message(labels, stamp: int, groups=(ENTITY_IDS,)) -> InteractionAction
 
 # --------------------------------------------------------------------------- player
 
-def play(seed: int, num_interactions: int, groups: int = 1, passer_by: bool = False, wait_s: float = 120.0) -> int:
-    """Child process: publish the generated interactions in real time, and their ground truth."""
+def play(seed: int, num_interactions: int, groups: int = 1, passer_by: bool = False, subscribers: int = 1,
+         wait_s: float = 120.0) -> int:
+    """Child process: publish the generated interactions in real time, and their ground truth,
+    once ``subscribers`` (the recognizer, and the listener when it keeps the skeletons) listen."""
     from ista_ros.nodes.player import PlayerNode, sequence_frames
     from ista_ros.ros.spin import run_node
 
@@ -135,7 +145,8 @@ def play(seed: int, num_interactions: int, groups: int = 1, passer_by: bool = Fa
             truth.publish(truth_message(labels[index], stamp, members))
 
         return PlayerNode(frames=frames, on_publish=publish_truth, exit_when_done=True,
-                          parameter_overrides=[Parameter("wait_for_subscribers", value=wait_s)])
+                          parameter_overrides=[Parameter("wait_for_subscribers", value=wait_s),
+                                               Parameter("subscribers", value=subscribers)])
 
     return run_node(make_player, "demo player")
 
@@ -147,9 +158,10 @@ class DemoListener(Node):
     keeps the scores (per group and overall).
 
     A stride is judged once the ground truth of its newest frame has arrived (the two
-    topics come from different processes)."""
+    topics come from different processes). With a ``scene`` log, the skeletons and every
+    stride's labels (with their truth) are kept in it for the video."""
 
-    def __init__(self, with_truth: bool = True, window_s: float = 2.5, out=sys.stdout):
+    def __init__(self, with_truth: bool = True, window_s: float = 2.5, out=sys.stdout, scene: SceneLog | None = None):
         super().__init__("demo_listener")
         self.with_truth = with_truth
         self.out = out
@@ -157,7 +169,10 @@ class DemoListener(Node):
         self.unscored = Score()  # a video's windows
         self.pending: list[tuple[InteractionActionArray, float]] = []
         self.start_ns: int | None = None
+        self.scene = scene
         self.create_subscription(InteractionActionArray, ACTIONS_TOPIC, self._on_actions, 100)
+        if scene is not None:
+            self.create_subscription(SkeletonArray, SKELETONS_TOPIC, scene.add_skeletons, 1000)
         if with_truth:
             self.create_subscription(InteractionActionArray, TRUTH_TOPIC, self._on_truth, 1000)
 
@@ -184,10 +199,35 @@ class DemoListener(Node):
             answers = [Answer(a.entity_ids, a.label, a.confidence, stamp_ns(a.window_start), stamp_ns(a.header.stamp),
                               grouped=a.reason not in (a.REASON_TOO_FAR, a.REASON_TOO_FEW_ENTITIES))
                        for a in msg.actions]
+            verdicts = self.groups.judge(answers, end, latency_ms) if self.with_truth else []
             if self.with_truth:
-                self._print_judged(self.groups.judge(answers, end, latency_ms), latency_ms)
+                self._print_judged(verdicts, latency_ms)
             else:
                 self._print_video(answers, msg.actions, latency_ms)
+            if self.scene is not None:
+                self.scene.add_labels(end, latency_ms, self._shown_labels(msg, answers, verdicts))
+
+    def _shown_labels(self, msg: InteractionActionArray, answers: list[Answer], verdicts) -> list[GroupLabel]:
+        """The stride's groups as the video shows them: each recognised group with the truth
+        of the planted group it was judged against (None: a stray group), and each planted
+        group the recognizer did not report, as no interaction."""
+        if not self.with_truth:
+            return labels_from(msg)
+        truth = {v.group: self._shown_truth(v) for v in verdicts}
+        shown = [replace(label, truth=truth.get(self.groups.planted(answer)))
+                 for label, answer in zip(labels_from(msg), answers)]
+        missing = [GroupLabel(v.group, tuple(sorted(self.groups.members[v.group])), NONE_LABEL, 0.0, truth[v.group])
+                   for v in verdicts if v.confidence is None]
+        return shown + missing
+
+    def _shown_truth(self, verdict) -> str:
+        """The class of the verdict's window as scored; for a window across two scenes (not
+        scored), the class at its newest frame ("": between two scenes)."""
+        if verdict.truth is not None:
+            return verdict.truth
+        truth = self.groups.truths[verdict.group]
+        label = truth.labels[max(0, bisect.bisect_right(truth.stamps, verdict.end) - 1)]
+        return "" if label == NO_INTERACTION else interactions.CLASS_NAMES[label]
 
     def _print_judged(self, verdicts, latency_ms: float) -> None:
         several = len(verdicts) > 1
@@ -228,6 +268,7 @@ class DemoOptions:
     groups: int = 1  # pairs interacting at the same time
     passer_by: bool = False  # a person walking past the pairs
     min_window_share: float = 0.6  # no recognition before the window is this full
+    save: Path | None = None  # a video (.mp4 or .gif) of the scene as it was recognised
 
 
 class Child:
@@ -276,6 +317,7 @@ def start_children(opts: DemoOptions, seed: int, log_dir: Path) -> tuple[Child, 
     if opts.video is None:
         source = Child("player", ["-m", "ista_ros.demo.run", "play", "--seed", str(seed), "--num-interactions",
                                   str(opts.num_interactions), "--groups", str(opts.groups),
+                                  "--subscribers", "2" if opts.save else "1",
                                   *(["--passer-by"] if opts.passer_by else [])], log_dir)
         return source, [recognizer, source]
     keypoints = Child("keypoints", node_args("ista_ros.nodes.keypoints", skeletons_topic=SKELETONS_TOPIC), log_dir)
@@ -289,6 +331,8 @@ def run_demo(opts: DemoOptions, out=sys.stdout) -> int:
         raise ConfigError(f"the checkpoint {opts.weights} does not exist; give an existing file with --weights.")
     if opts.video is not None and not Path(opts.video).is_file():
         raise ConfigError(f"the video {opts.video} does not exist; give a video file with --video.")
+    if opts.save is not None:
+        video_format(opts.save)  # a name it cannot write is refused before the demo runs
     seed = opts.seed if opts.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
     log_dir = Path(tempfile.mkdtemp(prefix="ista_ros_demo_"))
     scene = ("" if opts.groups == 1 else f" by each of {opts.groups} pairs at once") + \
@@ -298,7 +342,8 @@ def run_demo(opts: DemoOptions, out=sys.stdout) -> int:
     print(f"demo: {what} -> recognizer ({Path(opts.weights).name}) -> listener; node logs in {log_dir}",
           file=out, flush=True)
     rclpy.init()
-    listener = DemoListener(with_truth=opts.video is None, window_s=opts.window_seconds, out=out)
+    recorded = SceneLog() if opts.save is not None else None
+    listener = DemoListener(with_truth=opts.video is None, window_s=opts.window_seconds, out=out, scene=recorded)
     source, children = start_children(opts, seed, log_dir)
     failed = None
     try:
@@ -318,6 +363,10 @@ def run_demo(opts: DemoOptions, out=sys.stdout) -> int:
                 print(f"{child.name} exited with {codes[child.name]}:\n{child.tail()}", file=sys.stderr)
         return 1
     print("demo: every node shut down cleanly", file=out, flush=True)
+    if recorded is not None:
+        title = f"ista-ros demo: {opts.video.name}" if opts.video else f"ista-ros demo, seed {seed}"
+        path, frames = recorded.render(opts.save, title=title)
+        print(f"demo: wrote {path} ({frames} frames)", file=out, flush=True)
     return 0
 
 
@@ -345,8 +394,9 @@ def main(argv=None) -> int:
     player.add_argument("--num-interactions", type=int, default=10)
     player.add_argument("--groups", type=int, default=1)
     player.add_argument("--passer-by", action="store_true")
+    player.add_argument("--subscribers", type=int, default=1, help="skeleton subscribers to wait for")
     args = parser.parse_args(argv)
-    return play(args.seed, args.num_interactions, args.groups, args.passer_by)
+    return play(args.seed, args.num_interactions, args.groups, args.passer_by, args.subscribers)
 
 
 if __name__ == "__main__":
