@@ -52,8 +52,8 @@ from ista_ros.errors import ConfigError
 from ista_ros.msg import InteractionAction, InteractionActionArray, SkeletonArray
 from ista_ros.ros.markers import labels_from
 from ista_ros.ros.messages import ros_time, stamp_ns
-from ista_ros.viz.scene import GroupLabel
 from ista_ros.synthetic import interactions, scenes
+from ista_ros.viz.scene import GroupLabel
 
 TRUTH_TOPIC = "demo/truth"
 SKELETONS_TOPIC = "skeletons"
