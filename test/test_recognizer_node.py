@@ -38,9 +38,11 @@ def start_node(spawn, module, *params):
     return spawn(*args, env={"PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"})
 
 
-def start_recognizer(spawn, weights, *params):
+def start_recognizer(spawn, weights, *params, backend="torch"):
+    """backend torch unless a test is about ONNX: auto would time both at every start."""
     child = start_node(spawn, "ista_ros.nodes.recognizer", f"weights:={weights}", "input_topic:=rt_skeletons",
-                       "output_topic:=rt_action", "window_seconds:=1.5", "stride_frames:=3", *params)
+                       "output_topic:=rt_action", "window_seconds:=1.5", "stride_frames:=3", f"backend:={backend}",
+                       *params)
     assert child.wait_for_output("ready", 60), child.output()
     return child
 
@@ -77,6 +79,33 @@ def publish_frames(ros, pub, frames, start_ns):
         msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(t, 1_000_000_000)
         pub.publish(msg)
         ros.spin_for(0.005)
+
+
+@pytest.fixture(scope="module")
+def demo_onnx(tmp_path_factory):
+    """The shipped demo model exported to ONNX, as `ista-train export --onnx` writes it."""
+    pytest.importorskip("onnxscript")
+    from ista_ros.core.checkpoint import load_checkpoint
+    from ista_ros.core.onnx_backend import export_model
+
+    loaded = load_checkpoint(ROOT / "ista_ros/demo/model/demo_small.pt")
+    path = tmp_path_factory.mktemp("onnx") / "demo_small.onnx"
+    path.write_bytes(export_model(loaded.model, loaded.meta))
+    return path
+
+
+def test_an_onnx_file_is_all_the_node_needs(ros, spawn, demo_onnx):
+    """weights:=model.onnx and nothing else about the model: ONNX Runtime recognises the
+    demo model's classes from live frames."""
+    node = start_recognizer(spawn, demo_onnx, "input_axes:=kinect", backend="auto")
+    assert "(onnxruntime, fp32); ready" in node.output()
+    actions, _ = listen(ros)
+    pub = ros.node.create_publisher(SkeletonArray, "rt_skeletons", 100)
+    assert ros.spin_until(lambda: pub.get_subscription_count() > 0, 30)
+    publish_frames(ros, pub, sequence_frames(sequence(0, 60, np.random.default_rng(5)), ids=["a", "b"]), 10**12)
+    assert ros.spin_until(lambda: len(actions) > 3, 20), node.output()
+    assert "handshake" in actions[-1].class_names and len(actions[-1].scores) == 10
+    assert list(actions[-1].entity_ids) == ["a", "b"] and np.isfinite(actions[-1].scores).all()
 
 
 def test_bad_input_is_reported_once_and_the_node_goes_on(ros, spawn, weights):

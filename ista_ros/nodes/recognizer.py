@@ -22,12 +22,19 @@ frames. Published every stride:
 (InteractionAction.msg). Every action carries the capture stamps of its window, the ids
 of the entities in the model's slots and the class names.
 
+``weights`` is a checkpoint or an exported .onnx file. ``backend`` auto runs an .onnx file
+with ONNX Runtime, and a checkpoint on the CPU with whichever of torch and ONNX Runtime was
+faster at start-up (one log line gives both timings); the ONNX export this needs is kept in
+~/.cache/ista_ros/onnx (``ISTA_ROS_CACHE_DIR``), so only the first start pays for it.
+
 Parameters: the fields of ``RecognizerParameters`` below and of the core's
 ``ista_ros.core.recognition.Settings`` (window, entities, smoothing); their meaning is in
 config/recognize.yaml.
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import sys
 import threading
 import time
@@ -35,15 +42,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
 from ista_ros.core.buffer import FrameEvent
-from ista_ros.core.checkpoint import load_checkpoint
-from ista_ros.core.engine import InferenceEngine
+from ista_ros.core.engine import InferenceEngine, load_weights
+from ista_ros.core.onnx_backend import cached_export
 from ista_ros.core.recognition import LiveRecognizer, Settings
 from ista_ros.errors import UserError
 from ista_ros.msg import InteractionAction, InteractionActionArray, SkeletonArray
@@ -71,6 +77,7 @@ class RecognizerParameters:
     model_config: str = ""
     device: str = "auto"
     precision: str = "fp32"
+    backend: str = "auto"
     cuda_graph: bool = True
     cpu_threads: int = 1
     input_topic: str = "skeletons"
@@ -114,6 +121,32 @@ class StageStats:
         return times, counts, elapsed
 
 
+class _RosLogHandler(logging.Handler):
+    def __init__(self, ros_logger):
+        super().__init__(logging.INFO)
+        self.ros_logger = ros_logger
+
+    def emit(self, record: logging.LogRecord) -> None:
+        write = self.ros_logger.warning if record.levelno >= logging.WARNING else self.ros_logger.info
+        write(record.getMessage())
+
+
+@contextlib.contextmanager
+def engine_log_to(ros_logger):
+    """The core's Python log lines (ista_ros.*) go to ``ros_logger`` meanwhile, and only there."""
+    core = logging.getLogger("ista_ros")
+    handler, saved = _RosLogHandler(ros_logger), (core.level, core.propagate)
+    core.addHandler(handler)
+    core.setLevel(logging.INFO)
+    core.propagate = False
+    try:
+        yield
+    finally:
+        core.removeHandler(handler)
+        core.setLevel(saved[0])
+        core.propagate = saved[1]
+
+
 class RecognizerNode(Node):
     def __init__(self, node_name: str = "recognizer", **kwargs):
         super().__init__(node_name, **kwargs)
@@ -121,7 +154,7 @@ class RecognizerNode(Node):
         params = declare_dataclass(self, RecognizerParameters)
         settings = declare_dataclass(self, Settings)
         if not params.weights:
-            raise UserError("no checkpoint given: set the parameter 'weights' to a checkpoint file.")
+            raise UserError("no checkpoint given: set the parameter 'weights' to a checkpoint or .onnx file.")
         if params.reliability not in RELIABILITY:
             raise UserError(f"reliability must be 'reliable' or 'best_effort', not {params.reliability!r}.")
         loaded = self._load(params, settings)
@@ -144,15 +177,18 @@ class RecognizerNode(Node):
         self.get_logger().info(
             f"recognising {len(names)} classes ({', '.join(names[:4])}{', ...' if len(names) > 4 else ''}) of "
             f"{loaded.config.num_persons} {loaded.meta.layout} entities on {self.engine.device} "
-            f"({self.engine.precision}); ready")
+            f"({self.engine.backend}, {self.engine.precision}); ready")
 
     def _load(self, params: RecognizerParameters, settings: Settings):
-        """The checkpoint, its inference engine (warmed up) and the live recognizer around it."""
-        loaded = load_checkpoint(params.weights, params.model_config or None)
-        self.engine = InferenceEngine(loaded.model, device=params.device, precision=params.precision,
-                                      cuda_graph=params.cuda_graph)
-        if self.engine.device.type == "cpu" and params.cpu_threads > 0:
-            torch.set_num_threads(params.cpu_threads)  # on a busy CPU, 1 thread is several times faster (BENCHMARKS.md)
+        """The checkpoint (or .onnx file), its inference engine (warmed up) and the live
+        recognizer around it. The engine's log lines (the device, the backend auto chose) go
+        to the node's log."""
+        loaded = load_weights(params.weights, params.model_config or None)
+        with engine_log_to(self.get_logger()):
+            self.engine = InferenceEngine(
+                loaded.model, device=params.device, precision=params.precision, cuda_graph=params.cuda_graph,
+                backend=params.backend, cpu_threads=params.cpu_threads,
+                onnx_export=lambda model: cached_export(model, loaded.meta, params.weights))
         self.recognizer = LiveRecognizer(loaded.meta, loaded.config.input_shape, self.engine.predict, settings,
                                          input_axes=params.input_axes)
         self.engine.warm_up()
