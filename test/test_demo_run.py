@@ -1,12 +1,15 @@
 """`ista-ros demo`, short: real player, recognizer and listener processes on generated
-interactions, to the accuracy line and a clean shutdown."""
+interactions, to the accuracy line and a clean shutdown; --save draws what was recognised
+into a video (checked on its frames and pixels)."""
 from __future__ import annotations
 
 import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+from PIL import Image
 
 
 def ista_ros(*args, timeout=300):
@@ -66,3 +69,59 @@ def test_missing_weights_is_one_clear_sentence():
     result = ista_ros("demo", "--weights", "/nonexistent/model.pt", timeout=60)
     assert result.returncode == 2
     assert "/nonexistent/model.pt does not exist" in result.stderr and "Traceback" not in result.stderr
+
+
+def gif_frames(path) -> tuple[list[np.ndarray], list[int]]:
+    with Image.open(path) as gif:
+        frames, durations = [], []
+        for index in range(gif.n_frames):
+            gif.seek(index)
+            frames.append(np.asarray(gif.convert("RGB")))
+            durations.append(gif.info["duration"])
+    return frames, durations
+
+
+def test_save_writes_the_scene_as_recognised_to_a_gif(tmp_path):
+    from test_viz_video import count_colour, drawn_in
+
+    from ista_ros.demo.run import demo_scene
+    from ista_ros.demo.watch import GIF_FPS, GIF_SIZE
+    from ista_ros.synthetic import interactions
+    from ista_ros.viz.colours import AGREES, DIFFERS, PALETTE, UNGROUPED
+    from ista_ros.viz.scene import Camera, poses_from_frame
+
+    path = tmp_path / "x.gif"
+    result = ista_ros("demo", "--num-interactions", "2", "--seed", "3", "--device", "cpu", "--save", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "rendering x.gif" in result.stderr  # the progress bar
+    frames, durations = gif_frames(path)
+    planted = demo_scene(seed=3, num_interactions=2)
+    played_s = (planted.sequence.shape[1] - 1) / interactions.FPS  # first to last frame's stamp
+    assert abs(len(frames) - (int(played_s * GIF_FPS) + 1)) <= 1  # the stamps jitter by a few ms
+    assert sum(durations) == pytest.approx(len(frames) * 1000 / GIF_FPS, abs=10)
+    assert frames[0].shape == (GIF_SIZE[1], GIF_SIZE[0], 3)
+    assert f"wrote {path} ({len(frames)} frames)" in result.stdout
+
+    poses = [poses_from_frame(planted.sequence[:, t], planted.entity_ids, axes=interactions.AXES)
+             for t in range(planted.sequence.shape[1])]
+    camera = Camera.fitting(np.concatenate([p.joints for frame in poses for p in frame]), *GIF_SIZE)
+
+    def best_share(k: int, colour) -> float:
+        """The person's share of joints and bones in ``colour`` in GIF frame k, at the player's
+        frame shown then (within one of the nominal one: stamps jitter)."""
+        nominal = round(k * interactions.FPS / GIF_FPS)
+        return max(min(drawn_in(frames[k], poses[t][0], colour, camera, tolerance=30))
+                   for t in range(max(0, nominal - 1), min(len(poses), nominal + 2)))
+
+    assert best_share(0, UNGROUPED) > 0.8  # nothing recognised yet: in no group, grey
+    last = len(frames) - 1
+    assert best_share(last, PALETTE[0]) > 0.8  # then in the first group's colour
+    assert count_colour(frames[last], PALETTE[0], 30) > count_colour(frames[0], PALETTE[0], 30) + 500
+    cue = count_colour(frames[last], AGREES, 30) + count_colour(frames[last], DIFFERS, 30)
+    assert cue > 300  # the label's border and its truth line in green or red, and the legend
+
+
+def test_a_video_name_it_cannot_write_is_one_sentence_before_the_demo_runs():
+    result = ista_ros("demo", "--save", "demo.avi", timeout=60)
+    assert result.returncode == 2
+    assert ".mp4 or .gif" in result.stderr and "Traceback" not in result.stderr and "demo:" not in result.stdout
