@@ -31,16 +31,25 @@ def add_train(subparsers) -> None:
     command.add_argument("overrides", nargs="*", metavar="key=value")
     command.add_argument("--resume", action="store_true", help="continue from <work_dir>/train_state.pt")
     command.add_argument("--compile", action="store_true", help="torch.compile the model")
+    command.add_argument("--init", metavar="CHECKPOINT", help="fine-tune: start from this checkpoint's matching "
+                                                              "weights; the classes are the data's")
+    command.add_argument("--init-config", metavar="YAML", help="model configuration of an official --init state dict")
+    command.add_argument("--freeze-backbone", action="store_true", help="with --init: train the classifier head only")
     add_runtime_options(command)
     command.set_defaults(func=run_train)
 
 
 def run_train(args) -> None:
+    from ista_ros.errors import ConfigError
+    from ista_train.init_weights import Init
     from ista_train.recipe import load_recipe, parse_overrides
     from ista_train.train import Options, run
 
+    if (args.init_config or args.freeze_backbone) and not args.init:
+        raise ConfigError("--init-config and --freeze-backbone go with --init CHECKPOINT.")
     recipe = load_recipe(args.config, parse_overrides(args.overrides))
-    run(recipe, Options(args.device, args.amp, args.compile, args.resume, args.workers, not args.no_progress))
+    init = Init(args.init, args.init_config, args.freeze_backbone) if args.init else None
+    run(recipe, Options(args.device, args.amp, args.compile, args.resume, args.workers, not args.no_progress, init))
 
 
 def add_eval(subparsers) -> None:
