@@ -56,6 +56,10 @@ else:
     ROS_DOMAIN_ID, _domain_lock = _claim_domain_id()
 os.environ["ROS_DOMAIN_ID"] = str(ROS_DOMAIN_ID)
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+# The recognizer's ONNX export cache (backend auto on the CPU): one per test run, so the
+# suite neither reads a stale export nor writes into the user's ~/.cache; child processes
+# inherit it, so the first node pays the export and the others read it.
+os.environ.setdefault("ISTA_ROS_CACHE_DIR", tempfile.mkdtemp(prefix="ista_ros_test_cache_"))
 
 
 def pytest_report_header(config):
