@@ -25,6 +25,7 @@ from typing import BinaryIO, Iterator
 
 import yaml
 
+from ista_ros.core.files import fsync_path
 from ista_ros.errors import UserError
 
 FLUSH_PERIOD_S = 0.5
@@ -108,8 +109,8 @@ class BagWriter:
             raise BagError("this rosbags version cannot flush MCAP chunks; install the rosbags of requirements.txt.")
         self._connections = {}
         self.flush()  # the file's header: even a recording killed at once leaves an MCAP file
-        _fsync_directory(path)
-        _fsync_directory(path.parent)
+        fsync_path(path)
+        fsync_path(path.parent)
 
     def knows(self, type_name: str) -> bool:
         """Whether ``type_name``'s definition is known (or could be added) to be written."""
@@ -132,15 +133,6 @@ class BagWriter:
 
     def close(self) -> None:
         self._writer.close()
-
-
-def _fsync_directory(path: Path) -> None:
-    """Make a directory's new entries survive a power cut."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # ---------------------------------------------------------------------------- reading what is whole
