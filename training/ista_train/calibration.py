@@ -118,24 +118,6 @@ def calibrate_checkpoint(path, dataset, batch_size: int, device, amp=None, worke
     return report
 
 
-# --- `ista-train calibrate` ---------------------------------------------------------------------
-
-def add_calibrate(subparsers) -> None:
-    from ista_train.cli import add_runtime_options
-
-    command = subparsers.add_parser("calibrate", help="fit a checkpoint's temperature on the validation set",
-                                    description="Fit the temperature T of a checkpoint of the project's format "
-                                                "(probabilities softmax(logits / T)) on the test/validation set of "
-                                                "a recipe and store it in the checkpoint, rewritten in place.")
-    command.add_argument("--config", required=True, help="recipe YAML whose test set is the validation set")
-    command.add_argument("--weights", required=True, help="checkpoint of the project's format (rewritten)")
-    command.add_argument("--data", default=None, help="replaces the test data path of the recipe")
-    command.add_argument("--batch-size", type=int, default=None, help="default: the recipe's test_batch_size")
-    command.add_argument("overrides", nargs="*", metavar="key=value")
-    add_runtime_options(command)
-    command.set_defaults(func=run_calibrate)
-
-
 def is_own_format(path) -> bool:
     """Whether the file is a checkpoint of the project's format (not an official state dict)."""
     import torch

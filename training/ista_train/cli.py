@@ -69,6 +69,26 @@ def add_eval(subparsers) -> None:
     command.set_defaults(func=run_eval)
 
 
+def add_calibrate(subparsers) -> None:
+    command = subparsers.add_parser("calibrate", help="fit a checkpoint's temperature on the validation set",
+                                    description="Fit the temperature T of a checkpoint of the project's format "
+                                                "(probabilities softmax(logits / T)) on the test/validation set of "
+                                                "a recipe and store it in the checkpoint, rewritten in place.")
+    command.add_argument("--config", required=True, help="recipe YAML whose test set is the validation set")
+    command.add_argument("--weights", required=True, help="checkpoint of the project's format (rewritten)")
+    command.add_argument("--data", default=None, help="replaces the test data path of the recipe")
+    command.add_argument("--batch-size", type=int, default=None, help="default: the recipe's test_batch_size")
+    command.add_argument("overrides", nargs="*", metavar="key=value")
+    add_runtime_options(command)
+    command.set_defaults(func=run_calibrate)
+
+
+def run_calibrate(args) -> None:
+    from ista_train.calibration import run_calibrate as calibrate
+
+    calibrate(args)
+
+
 def run_eval(args) -> None:
     from ista_train.eval import evaluate_checkpoint
     from ista_train.recipe import load_recipe, parse_overrides
@@ -153,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                                     "training, evaluation, submissions.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     add_prepare_parser(subparsers)
-    for add in (add_train, add_eval, add_submit, add_viz, add_export):
+    for add in (add_train, add_eval, add_calibrate, add_submit, add_viz, add_export):
         add(subparsers)
     return parser
 
