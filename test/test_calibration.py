@@ -12,7 +12,6 @@ from ista_ros.core.checkpoint import CheckpointError, CheckpointMeta, load_check
 from ista_ros.core.model import ISTANet, ModelConfig
 from ista_ros.core.window import Preprocessing
 from ista_train.calibration import (
-    add_calibrate,
     calibration_report,
     expected_calibration_error,
     fit_temperature,
@@ -20,6 +19,7 @@ from ista_train.calibration import (
     run_calibrate,
     softmax,
 )
+from ista_train.cli import add_calibrate
 
 
 def over_confident(temperature, n=20000, classes=6, seed=0):
