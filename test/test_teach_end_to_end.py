@@ -27,7 +27,7 @@ def record_demo(spawn, bag: Path, seed: int, interactions: int) -> None:
     assert recorder.wait_for_output("recording", 60), recorder.output()
     player = spawn("-m", "ista_ros.demo.run", "play", "--seed", str(seed), "--num-interactions", str(interactions),
                    env=ENV)
-    assert player.process.wait(120) == 0, player.output()
+    assert player.process.wait(180) == 0, player.output()
     code, output = recorder.stop()
     assert code == 0 and "recorded" in output, output
 
@@ -65,7 +65,7 @@ def test_recordings_to_a_finetuned_checkpoint_the_node_runs(ros, spawn, tmp_path
     recognizer = spawn("-m", "ista_ros.nodes.recognizer", "--ros-args", "-p", f"weights:={run / 'last.pt'}",
                        "-p", "input_topic:=taught_skeletons", "-p", "output_topic:=taught_action",
                        "-p", "window_seconds:=2.5", "-p", "min_frames:=45", "-p", "stride_frames:=10", env=ENV)
-    assert recognizer.wait_for_output("ready", 60), recognizer.output()
+    assert recognizer.wait_for_output("ready", 120), recognizer.output()
     spawn("-m", "ista_ros.cli", "play", str(tmp_path / "recorded"), "--topic", "taught_skeletons", env=ENV)
-    assert ros.spin_until(lambda: len(actions) >= 3, 60), recognizer.output()
+    assert ros.spin_until(lambda: len(actions) >= 3, 120), recognizer.output()
     assert list(actions[0].class_names) == class_names
