@@ -2,15 +2,14 @@
 
 Each detection is summarised by a box (centre, size = box diagonal in pixels). The cost
 of pairing a track with a detection is the centre distance in units of their mean size
-plus the absolute log ratio of the sizes; pairs above ``max_cost`` never match. With
-at most a handful of people and hands per frame the optimal assignment is found by
-exhaustive search (no solver dependency). Tracks not seen for ``max_age`` seconds are
-forgotten; until then a returning entity takes its old id back (re-identification
-after short occlusions).
+plus the absolute log ratio of the sizes; pairs above ``max_cost`` never match. The
+optimal assignment comes from the Hungarian method (O(n^3), no solver dependency): six
+bodies and their lingering tracks cost under a millisecond, where an exhaustive search
+took 0.1-0.7 s. Tracks not seen for ``max_age`` seconds are forgotten; until then a
+returning entity takes its old id back (re-identification after short occlusions).
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,29 +22,58 @@ def box_of(points: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def assign(cost: np.ndarray, max_cost: float) -> list[tuple[int, int]]:
-    """Minimum-cost one-to-one pairs (row, col) with cost <= max_cost.
+    """Minimum-cost one-to-one pairs (row, col) with cost <= max_cost: as many pairs as
+    possible, then the cheapest such set.
 
-    Exhaustive over partial matchings: meant for the small counts of this use
-    (a few rows and columns), where it is exact and fast enough.
+    Pairs above ``max_cost`` are priced so high that any extra pair outweighs every
+    difference in the others' costs, which turns "most pairs, then cheapest" into one
+    minimum-cost assignment.
     """
     rows, cols = cost.shape
     if rows == 0 or cols == 0:
         return []
     if rows > cols:
         return [(r, c) for c, r in assign(cost.T, max_cost)]
-    best, best_pairs = (0, 0.0), []
-    # Every way to give each row a distinct column or none (None = unmatched).
-    for choice in itertools.product(range(-1, cols), repeat=rows):
-        taken = [c for c in choice if c >= 0]
-        if len(taken) != len(set(taken)):
-            continue
-        pairs = [(r, c) for r, c in enumerate(choice) if c >= 0 and cost[r, c] <= max_cost]
-        if len(pairs) != len(taken):
-            continue
-        score = (len(pairs), -sum(cost[r, c] for r, c in pairs))  # most pairs, then cheapest
-        if score > best:
-            best, best_pairs = score, pairs
-    return best_pairs
+    allowed = cost <= max_cost
+    if not allowed.any():
+        return []
+    too_high = 1.0 + 2.0 * rows * float(np.abs(cost[allowed]).max())
+    priced = np.where(allowed, cost, too_high)
+    return [(r, c) for r, c in enumerate(_hungarian(priced)) if allowed[r, c]]
+
+
+def _hungarian(cost: np.ndarray) -> list[int]:
+    """Column of each row in a minimum-cost assignment, rows <= cols (shortest augmenting
+    paths with row and column potentials)."""
+    rows, cols = cost.shape
+    row_potential, col_potential = np.zeros(rows + 1), np.zeros(cols + 1)
+    owner = np.zeros(cols + 1, dtype=int)  # 1-based row holding each column; 0 = free
+    for row in range(1, rows + 1):
+        owner[0], free_col = row, 0
+        slack, came_from = np.full(cols + 1, np.inf), np.zeros(cols + 1, dtype=int)
+        visited = np.zeros(cols + 1, dtype=bool)
+        while owner[free_col] != 0:  # grow the tree until it reaches a free column
+            visited[free_col] = True
+            r = owner[free_col]
+            reduced = cost[r - 1] - row_potential[r] - col_potential[1:]
+            better = ~visited[1:] & (reduced < slack[1:])
+            slack[1:][better], came_from[1:][better] = reduced[better], free_col
+            open_slack = np.where(visited[1:], np.inf, slack[1:])
+            next_col = int(np.argmin(open_slack)) + 1
+            delta = open_slack[next_col - 1]
+            row_potential[owner[visited]] += delta
+            col_potential[visited] -= delta
+            slack[~visited] -= delta
+            free_col = next_col
+        while free_col:  # flip the augmenting path
+            previous = came_from[free_col]
+            owner[free_col] = owner[previous]
+            free_col = previous
+    column_of = [0] * rows
+    for col in range(1, cols + 1):
+        if owner[col]:
+            column_of[owner[col] - 1] = col - 1
+    return column_of
 
 
 @dataclass
