@@ -137,7 +137,8 @@ def bad_stamp(kind: str, newest: int, fresh: int) -> int:
             "jump_forward": newest + JUMP_NS, "zero_stamp": 0}.get(kind, fresh)
 
 
-def plan(num_bad: int, per_frame: int, warm_s: float, clean_s: float, seed: int = 0) -> list[Outgoing]:
+def plan(num_bad: int, per_frame: int, warm_s: float, clean_s: float, seed: int = 0,
+         classes=tuple(COUNTED)) -> list[Outgoing]:
     """Every message to publish, in order; valid frames FRAME_NS apart from a realistic epoch."""
     from ista_ros.ros.messages import ros_time, skeleton_array
 
@@ -145,7 +146,7 @@ def plan(num_bad: int, per_frame: int, warm_s: float, clean_s: float, seed: int 
     warm, fuzz, clean = int(warm_s * FPS), math.ceil(num_bad / per_frame), int(clean_s * FPS)
     frames, kinect = valid_frames(warm + fuzz + clean, seed)
     start = time.time_ns()
-    newest, out, kinds, sent_bad = None, [], list(COUNTED), 0
+    newest, out, kinds, sent_bad = None, [], list(classes), 0
     for index, frame in enumerate(frames):
         phase = "warm" if index < warm else "fuzz" if index < warm + fuzz else "clean"
         stamp = start + index * FRAME_NS
@@ -272,7 +273,7 @@ def measure(messages: list[Outgoing], received: Received, times: dict, alive: bo
 
 
 def run(num_bad: int = 3000, per_frame: int = 6, warm_s: float = 4.0, clean_s: float = 2 * WINDOW_S + 1.0,
-        weights: Path = WEIGHTS, smoothing: float = 0.5, seed: int = 0) -> tuple[dict, str]:
+        weights: Path = WEIGHTS, smoothing: float = 0.5, seed: int = 0, classes=tuple(COUNTED)) -> tuple[dict, str]:
     """Start the node, play the fuzzed stream at it, stop it; (results, the node's log)."""
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
@@ -280,7 +281,7 @@ def run(num_bad: int = 3000, per_frame: int = 6, warm_s: float = 4.0, clean_s: f
 
     from ista_ros.msg import SkeletonArray
 
-    messages = plan(num_bad, per_frame, warm_s, clean_s, seed)
+    messages = plan(num_bad, per_frame, warm_s, clean_s, seed, classes)
     log_path = Path(tempfile.mkstemp(prefix="recognizer_fuzz_", suffix=".log")[1])
     child = start_node(weights, log_path, smoothing)
     context = rclpy.Context()
@@ -350,10 +351,17 @@ def main() -> int:
     parser.add_argument("--smoothing", type=float, default=0.5, help="the node's smoothing (NaN must not enter it)")
     parser.add_argument("--domain", type=int, default=77, help="ROS_DOMAIN_ID (other nodes on the machine)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--classes", default=",".join(COUNTED),
+                        help="comma-separated classes of bad input (default: all; e.g. all but the stamp "
+                             "classes, which clear the node's buffer, to keep windows and smoothing going)")
     args = parser.parse_args()
     os.environ["ROS_DOMAIN_ID"] = str(args.domain)
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-    results, log = run(args.bad, args.per_frame, smoothing=args.smoothing, seed=args.seed)
+    classes = args.classes.split(",")
+    unknown = set(classes) - set(COUNTED)
+    if unknown:
+        parser.error(f"unknown classes {', '.join(sorted(unknown))}; known: {', '.join(COUNTED)}")
+    results, log = run(args.bad, args.per_frame, smoothing=args.smoothing, seed=args.seed, classes=classes)
     print(report(results))
     print("\nnode warnings (first words):\n  " + "\n  ".join(warnings_of(log)))
     ok = (results["alive"] and results["nan_actions"] == 0 and results["first_answer_s"] <= WINDOW_S
