@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ista_ros.commands.render import STALE_S, TimedLabels, paired
 from ista_ros.synthetic import interactions
 from ista_ros.viz.colours import UNGROUPED, ColourBook, lighter
 from ista_ros.viz.frame import BACKGROUND
 from ista_ros.viz.scene import Camera, GroupLabel, poses_from_frame
+from ista_ros.viz.timeline import STALE_S, TimedLabels, paired
 
 FPS = 30
 FRAMES = 45  # 1.5 s

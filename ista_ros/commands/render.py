@@ -5,24 +5,23 @@ The video plays in real time: each of its frames shows the newest skeletons capt
 then (joints in the camera optical frame, REP-103; --axes for other conventions) and the
 newest actions at or before their capture stamp (InteractionActionArray on
 --actions-topic; a bag without them: InteractionAction on --action-topic), with their
-latency (arrival in the bag minus capture). Actions older than STALE_S are not shown. The
+latency (arrival in the bag minus capture). Actions older than 2 s (viz.timeline) are not shown. The
 view frames everything the bag shows, unless --fov gives the camera's field of view.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
 from ista_ros.errors import ConfigError, UserError
+from ista_ros.viz.timeline import TimedLabels, paired
 
 SKELETON_ARRAY = "ista_ros/msg/SkeletonArray"
 ACTION_ARRAY = "ista_ros/msg/InteractionActionArray"
 ACTION = "ista_ros/msg/InteractionAction"
-STALE_S = 2.0
 GIF_MAX_FPS = 15.0  # a GIF is kept in memory until written: fewer frames for the same time
 DEFAULT_FPS = 30.0
 
@@ -58,13 +57,6 @@ def parse_size(text: str) -> tuple[int, int]:
     if not match:
         raise ConfigError(f"--size {text!r} is not WIDTHxHEIGHT in pixels, such as 800x450.")
     return int(match[1]), int(match[2])
-
-
-@dataclass
-class TimedLabels:
-    stamp_ns: int  # capture time of the newest frame the actions were recognised from
-    latency_ms: float  # from that capture to the actions' arrival in the bag
-    groups: list  # ista_ros.viz.scene.GroupLabel
 
 
 def read_labels(bag, actions_topic: str, action_topic: str) -> list[TimedLabels]:
@@ -151,20 +143,3 @@ def render_bag(bag, out, skeletons_topic: str = "skeletons", actions_topic: str 
             video.add(entities, shown.groups if shown else (), shown.latency_ms if shown else None,
                       (stamp - first) / 1e9)
     return out, video.frames
-
-
-def paired(frames: Iterator[tuple[int, list]], labels: list[TimedLabels], times: list[int]):
-    """For each video time (ns), the newest ``frames`` (stamp, entities) captured by then and
-    the newest ``labels`` at or before their stamp (None when there are none, or older than
-    STALE_S): (stamp, entities, labels or None)."""
-    current = next(frames)
-    upcoming = next(frames, None)
-    newest = -1
-    for time_ns in times:
-        while upcoming is not None and upcoming[0] <= time_ns:
-            current, upcoming = upcoming, next(frames, None)
-        stamp, entities = current
-        while newest + 1 < len(labels) and labels[newest + 1].stamp_ns <= stamp:
-            newest += 1
-        fresh = newest >= 0 and stamp - labels[newest].stamp_ns <= STALE_S * 1e9
-        yield stamp, entities, labels[newest] if fresh else None

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ista_ros.commands.render import TimedLabels, paired
 from ista_ros.errors import ConfigError
 from ista_ros.ros.markers import poses_from
 from ista_ros.ros.messages import stamp_ns
 from ista_ros.viz.scene import Camera
+from ista_ros.viz.timeline import TimedLabels, paired
 from ista_ros.viz.video import VideoRenderer, check_video_path
 
 GIF_FPS = 10.0  # a GIF is kept in memory until written, and should stay small: fewer frames
