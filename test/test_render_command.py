@@ -3,7 +3,6 @@ frames are counted and whose colours are checked; bad bags and missing topics ge
 sentence."""
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -13,6 +12,7 @@ from ista_ros.viz.colours import UNGROUPED, ColourBook, lighter
 from ista_ros.viz.frame import BACKGROUND
 from ista_ros.viz.scene import Camera, GroupLabel, poses_from_frame
 from ista_ros.viz.timeline import STALE_S, TimedLabels, paired
+from test_viz_video import read_mp4
 
 FPS = 30
 FRAMES = 45  # 1.5 s
@@ -61,18 +61,6 @@ def render(*args: str) -> int:
     from ista_ros.cli import main
 
     return main(["render", *args])
-
-
-def read_mp4(path) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-    capture.release()
-    return frames
 
 
 def nearest_colours(image: np.ndarray, frame: int, colours: dict) -> dict:

@@ -211,12 +211,9 @@ def render_clip(path, frames: int = 12, fps: float = 10.0):
     return people, video
 
 
-def test_an_mp4_has_every_frame_and_the_skeleton_colours(tmp_path):
-    path = tmp_path / "clip.mp4"
-    people, video = render_clip(path)
-    assert video.frames == 12
+def read_mp4(path) -> list[np.ndarray]:
+    """Every frame of a video file, RGB."""
     capture = cv2.VideoCapture(str(path))
-    assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(10.0)
     frames = []
     while True:
         ok, frame = capture.read()
@@ -224,6 +221,17 @@ def test_an_mp4_has_every_frame_and_the_skeleton_colours(tmp_path):
             break
         frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
     capture.release()
+    return frames
+
+
+def test_an_mp4_has_every_frame_and_the_skeleton_colours(tmp_path):
+    path = tmp_path / "clip.mp4"
+    people, video = render_clip(path)
+    assert video.frames == 12
+    capture = cv2.VideoCapture(str(path))
+    assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(10.0)
+    capture.release()
+    frames = read_mp4(path)
     assert len(frames) == 12
     assert frames[0].shape == (480, 640, 3)
     colour = ColourBook().of("g")  # the first group of a video
