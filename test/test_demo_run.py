@@ -82,13 +82,12 @@ def gif_frames(path) -> tuple[list[np.ndarray], list[int]]:
 
 
 def test_save_writes_the_scene_as_recognised_to_a_gif(tmp_path):
-    from test_viz_video import count_colour, drawn_in
-
     from ista_ros.demo.run import demo_scene
     from ista_ros.demo.watch import GIF_FPS, GIF_SIZE
     from ista_ros.synthetic import interactions
     from ista_ros.viz.colours import AGREES, DIFFERS, PALETTE, UNGROUPED
     from ista_ros.viz.scene import Camera, poses_from_frame
+    from test_viz_video import count_colour, drawn_in
 
     path = tmp_path / "x.gif"
     result = ista_ros("demo", "--num-interactions", "2", "--seed", "3", "--device", "cpu", "--save", str(path))
