@@ -59,20 +59,18 @@ def test_eval_saves_the_official_scores_for_an_official_checkpoint(tmp_path, nam
 
     # Fidelity, independent of the CPU: the same feeder and model in float64 give the official
     # scores within 1e-4 (of the largest logit where the data are in raw units: Assembly101
-    # poses are pixels and random weights give logits of ~1e5). In float32 the kernels' rounding
-    # differs between CPUs (AVX2 / AVX-512): on Assembly101 it reaches 1.7e-4 of the largest
-    # logit on one machine and 1e-5 on another, against 1e-5 for float64 on both.
+    # poses are pixels and random weights give logits of ~1e5); measured 1e-5.
     inputs, model = same_inputs_and_model(name, official_yaml, state, data_args)
     scale = max(1.0, np.abs(expected).max())
     with torch.no_grad():
-        float64 = model.double()(inputs.double()).numpy()
-        float32 = model.float()(inputs.float()).numpy()
-    assert np.abs(float64 - expected).max() <= 1e-4 * scale
-    # ... and the command's float32 scores are that model's, within float32 rounding on this
-    # CPU (measured here as the in-process float32 result's distance to float64; batching and
-    # threads change the rounding, not the function)
-    rounding = np.abs(float32 - float64).max()
-    assert np.abs(scores - float64).max() <= 1e-4 * scale + 2 * rounding
+        exact = model.double()(inputs.double()).numpy()
+    assert np.abs(exact - expected).max() <= 1e-4 * scale
+    # The command's float32 scores are that model's: float32 rounding on pixel-unit inputs
+    # depends on the CPU's kernels, batch and threads (Assembly101: 1e-5 to 1.7e-4 of the
+    # largest logit seen on one AVX-512 Xeon), so the bound is 1e-3 of it, with the same top-1;
+    # a wrong pipeline step moves logits by far more.
+    assert np.abs(scores - exact).max() <= 1e-3 * scale
+    assert (scores.argmax(1) == exact.argmax(1)).all()
 
 
 def same_inputs_and_model(name, official_yaml, state, data_args):
