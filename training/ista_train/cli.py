@@ -57,16 +57,22 @@ def add_eval(subparsers) -> None:
                                     description="Top-1, top-5, mean per-class accuracy and a confusion matrix of a "
                                                 "checkpoint (ours or an official state dict) on the test set of a "
                                                 "recipe (ours or an official YAML).")
-    command.add_argument("--config", required=True, help="recipe YAML (ours or official)")
-    command.add_argument("--weights", required=True, help="checkpoint: the project's format or an official .pt")
-    command.add_argument("--data", default=None, help="replaces the test data path of the recipe")
+    add_test_set_options(command, "recipe YAML (ours or official)",
+                         "checkpoint: the project's format or an official .pt")
     command.add_argument("--save-scores", default=None, help="write the (N, classes) float32 logits to this .npy")
     command.add_argument("--out", default=None, help="folder for the confusion matrix and metrics (default: "
                                                      "next to the weights)")
+    command.set_defaults(func=run_eval)
+
+
+def add_test_set_options(command, config_help: str, weights_help: str) -> None:
+    """A checkpoint run over a recipe's test set (eval, calibrate)."""
+    command.add_argument("--config", required=True, help=config_help)
+    command.add_argument("--weights", required=True, help=weights_help)
+    command.add_argument("--data", default=None, help="replaces the test data path of the recipe")
     command.add_argument("--batch-size", type=int, default=None, help="default: the recipe's test_batch_size")
     command.add_argument("overrides", nargs="*", metavar="key=value")
     add_runtime_options(command)
-    command.set_defaults(func=run_eval)
 
 
 def add_calibrate(subparsers) -> None:
@@ -74,12 +80,8 @@ def add_calibrate(subparsers) -> None:
                                     description="Fit the temperature T of a checkpoint of the project's format "
                                                 "(probabilities softmax(logits / T)) on the test/validation set of "
                                                 "a recipe and store it in the checkpoint, rewritten in place.")
-    command.add_argument("--config", required=True, help="recipe YAML whose test set is the validation set")
-    command.add_argument("--weights", required=True, help="checkpoint of the project's format (rewritten)")
-    command.add_argument("--data", default=None, help="replaces the test data path of the recipe")
-    command.add_argument("--batch-size", type=int, default=None, help="default: the recipe's test_batch_size")
-    command.add_argument("overrides", nargs="*", metavar="key=value")
-    add_runtime_options(command)
+    add_test_set_options(command, "recipe YAML whose test set is the validation set",
+                         "checkpoint of the project's format (rewritten)")
     command.set_defaults(func=run_calibrate)
 
 
