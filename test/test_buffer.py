@@ -34,6 +34,18 @@ def test_gather_aligns_entities_by_stamp_and_zero_pads():
     assert sample[0, 1, 2, 1] == 4.0  # joint order kept (2.0 + joint index 2)
 
 
+def test_located_fractions_are_each_entitys_mean_over_the_frames_it_was_seen_in_the_window():
+    buf = SkeletonBuffer(capacity=10)
+    located = Observation("a", "person", np.zeros((3, 3), np.float32), located=0.2)
+    buf.push(0, [located, obs("gone", 50.0)])
+    buf.push(10 * MS, [obs("a"), obs("b", 5.0)])  # located: 1 by default (no confidence)
+    buf.push(20 * MS, [Observation("a", "person", np.zeros((3, 3), np.float32), located=0.6)])
+    stamps = buf.window_stamps()
+    assert buf.located_fractions(["a", "b", None], stamps) == pytest.approx({"a": 0.6, "b": 1.0})
+    assert buf.located_fractions(["a", "gone"], stamps[1:]) == pytest.approx({"a": 0.8})  # gone: not in these
+    assert buf.gather(["a"], stamps, num_channels=3, num_joints=3).shape == (3, 3, 3, 1)
+
+
 def test_duplicates_and_slightly_late_frames_are_dropped():
     buf = SkeletonBuffer(capacity=10, reorder_tolerance=0.5)
     buf.push(1000 * MS, [obs("a")])

@@ -24,11 +24,13 @@ def recognizer(loaded, **settings):
     return LiveRecognizer(loaded.meta, shape, engine.predict, Settings(**settings))
 
 
-def feed(rec, seq, ids=("p1", "p2"), start=0, layout="ntu25"):
-    """Push a (C, T, J, E) sequence frame by frame; returns the problems reported."""
-    problems = []
+def feed(rec, seq, ids=("p1", "p2"), start=0, layout="ntu25", confidence=None):
+    """Push a (C, T, J, E) sequence frame by frame (``confidence``: id -> (J,) in every
+    frame; an id not in it gives none); returns the problems reported."""
+    problems, confidence = [], confidence or {}
     for t in range(seq.shape[1]):
-        skeletons = [SkeletonInput(i, "person", layout, seq[:, t, :, e].T) for e, i in enumerate(ids)]
+        skeletons = [SkeletonInput(i, "person", layout, seq[:, t, :, e].T, confidence.get(i))
+                     for e, i in enumerate(ids)]
         problems += rec.push(start + t * FRAME_NS, skeletons)[1]
     return problems
 
@@ -94,6 +96,68 @@ def test_other_layouts_are_mapped_to_the_checkpoints(loaded):
     assert problems[0].key == "layout" and "no mapping" in problems[0].message
 
 
+def test_a_member_with_too_few_located_joints_makes_its_group_no_interaction(loaded):
+    seq = sequence(1, 40, np.random.default_rng(7))
+    located = np.ones(25, np.float32)
+    guessed = located.copy()
+    guessed[:15] = 0.1  # 60 % of one person's joints below joint_confidence
+    results = {}
+    for case, settings, confidence in [("located", {}, {"p1": located, "p2": located}),
+                                       ("guessed", {}, {"p1": located, "p2": guessed}),
+                                       ("no confidence", {}, None),
+                                       ("rule off", {"min_located_joints": 0.0}, {"p1": located, "p2": guessed})]:
+        rec = recognizer(loaded, **settings)
+        assert feed(rec, seq, confidence=confidence) == []
+        results[case] = rec.classify(rec.window())
+    assert (results["located"].class_id, results["located"].label, results["located"].reason) == (1, "wave", "")
+    poor = results["guessed"]
+    assert (poor.class_id, poor.label, poor.reason) == (-1, "none", "too_few_joints") and poor.grouped
+    assert np.all(np.isfinite(poor.scores))  # still run through the model: the scores are the located pair's
+    np.testing.assert_allclose(poor.scores, results["located"].scores, atol=1e-6)
+    for case in ("no confidence", "rule off"):
+        assert (results[case].class_id, results[case].reason) == (1, ""), case
+
+
+def test_located_joints_are_averaged_over_the_window(loaded):
+    seq = sequence(1, 40, np.random.default_rng(8))
+    guessed = np.where(np.arange(25) < 15, 0.1, 1.0).astype(np.float32)  # 40 % located
+    rec = recognizer(loaded, window_frames=40, window_seconds=0.0)
+    feed(rec, seq[:, :30])
+    feed(rec, seq[:, 30:], start=30 * FRAME_NS, confidence={"p2": guessed})
+    assert rec.window().reason == ""  # 30 frames at 100 %, 10 at 40 %: 85 % on average
+    feed(rec, seq[:, :30], start=40 * FRAME_NS, confidence={"p2": guessed})
+    assert rec.window().reason == "too_few_joints"  # 40 of the last 40 frames at 40 %
+
+
+def test_a_bad_confidence_drops_the_skeleton_with_its_key(loaded):
+    rec = recognizer(loaded)
+    points = np.ones((25, 3), np.float32)
+    skeletons = [SkeletonInput(i, "person", "ntu25", points + k, confidence) for k, (i, confidence) in enumerate([
+        ("short", np.ones(20)), ("nan", np.full(25, np.nan)), ("percent", np.full(25, 80.0)),
+        ("negative", np.full(25, -0.1)), ("ok", np.ones(25))])]
+    event, problems = rec.push(0, skeletons)
+    assert [p.key for p in problems] == ["confidence"] * 4 and list(rec.buffer.histories) == ["ok"]
+    assert "'short' dropped: it has 20 joint confidences for 25 joints" in problems[0].message
+    assert "not all in [0, 1]" in problems[1].message
+
+
+def test_confidence_in_another_layout_is_mapped_to_the_checkpoints(loaded):
+    rec = recognizer(loaded)
+    pose = get_layout("mediapipe_pose33")
+    confidence = np.ones(pose.num_joints, np.float32)
+    legs = [pose.index(f"{side}_{joint}") for side in ("left", "right")
+            for joint in ("knee", "ankle", "heel", "foot_index")]
+    confidence[legs] = 0.2  # legs out of the frame: ntu25's knees, ankles and feet
+    points = np.random.default_rng(0).normal(size=(pose.num_joints, 3))
+    observation = rec.observation(SkeletonInput("mp", "person", "mediapipe_pose33", points, confidence))
+    assert observation.points.shape == (25, 3) and observation.located == pytest.approx(19 / 25)
+    confidence[pose.index("left_hip")] = 0.0  # spine base: the mean of the hips, 0.5, still located
+    observation = rec.observation(SkeletonInput("mp", "person", "mediapipe_pose33", points, confidence))
+    assert observation.located == pytest.approx(18 / 25)  # only the left hip more
+    problem = rec.push(0, [SkeletonInput("mp", "person", "mediapipe_pose33", points, np.ones(25))])[1][0]
+    assert problem.key == "confidence" and "25 joint confidences for 33 joints" in problem.message
+
+
 def test_kinds_without_a_slot_are_skipped_silently(loaded):
     rec = recognizer(loaded)
     hand = SkeletonInput("h", "left_hand", "hand21", np.ones((21, 3)))
@@ -127,6 +191,9 @@ def test_settings_are_checked():
         Settings(smoothing=1.0)
     with pytest.raises(ValueError, match="window"):
         Settings(window_frames=0, window_seconds=0.0)
+    for joints in ({"joint_confidence": 1.5}, {"min_located_joints": -0.1}):
+        with pytest.raises(ValueError, match=r"joint_confidence and min_located_joints must be in \[0, 1\]"):
+            Settings(**joints)
 
 
 def test_incoming_axes_are_turned_into_the_checkpoints(loaded):

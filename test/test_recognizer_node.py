@@ -236,8 +236,9 @@ def test_weights_of_another_model_fail_clearly(spawn, weights, tmp_path):
 def test_the_no_interaction_constants_of_the_core_are_the_messages():
     from ista_ros.core import recognition as core
 
-    for name in ("NO_INTERACTION", "NO_INTERACTION_LABEL", "REASON_LOW_CONFIDENCE", "REASON_TOO_FAR",
-                 "REASON_TOO_FEW_ENTITIES", "REASON_NONE_CLASS"):
+    names = [name for name in dir(type(InteractionAction)) if name.startswith(("NO_INTERACTION", "REASON_"))]
+    assert "REASON_TOO_FEW_JOINTS" in names and len(names) == 7  # every constant of the message
+    for name in names:
         assert getattr(core, name) == getattr(InteractionAction, name), name
 
 

@@ -189,6 +189,8 @@ def test_messages_round_trip_through_the_core_types():
     assert (first.id, first.kind, first.layout) == ("a", "person", "ntu25")
     np.testing.assert_allclose(first.points, joints)
     np.testing.assert_allclose(second.points, np.pad(joints[:, :2], ((0, 0), (0, 1))))  # 2D: z = 0
+    np.testing.assert_allclose(first.confidence, np.full(25, 0.5))  # per joint, to the core's too_few_joints
+    assert second.confidence is None  # empty: the source gives none
 
 
 # ------------------------------------------------------------------ worker

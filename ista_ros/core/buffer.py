@@ -1,10 +1,12 @@
 """Per-entity ring buffers of skeletons with capture stamps, for a live sliding window.
 
 Every source frame (one SkeletonArray) is pushed with its capture stamp and the entities
-seen in it. Stamps are integer nanoseconds (exact, as in a ROS header); durations are
-given in seconds. The buffer keeps the last ``capacity`` frame stamps and, per entity id, the
-frames that entity appeared in. Time is capture time (seconds), never arrival time, so a
-replayed recording behaves as it did live.
+seen in it, each with the fraction of its joints the source located (``located``), so
+that a window can tell an entity mostly guessed (``located_fractions``). Stamps are
+integer nanoseconds (exact, as in a ROS header); durations are given in seconds. The
+buffer keeps the last ``capacity`` frame stamps and, per entity id, the frames that
+entity appeared in. Time is capture time (seconds), never arrival time, so a replayed
+recording behaves as it did live.
 
 Rules (each reported to the caller as a FrameEvent, so the node can log it):
 - a frame whose stamp equals the newest one is a duplicate: dropped;
@@ -42,10 +44,12 @@ class FrameEvent(enum.Enum):
 
 @dataclass
 class Observation:
-    """One entity in one frame: (J, C) points already in the model's joint layout."""
+    """One entity in one frame: (J, C) points already in the model's joint layout, and the
+    fraction of those joints the source located (1: all, or the source gives no confidence)."""
     id: str
     kind: str
     points: np.ndarray
+    located: float = 1.0
 
 
 @dataclass
@@ -55,7 +59,7 @@ class EntityHistory:
     kind: str
     first_seen: int
     last_seen: int
-    frames: deque = field(default_factory=deque)  # (stamp ns, (J, C) points), oldest first
+    frames: deque = field(default_factory=deque)  # (stamp ns, (J, C) points, located), oldest first
 
     @property
     def centre(self) -> np.ndarray:
@@ -95,7 +99,7 @@ class SkeletonBuffer:
         vanished = [h for h in self.histories.values() if h.id not in present]
         for obs in observations:
             history = self.histories.get(obs.id) or self._new_history(obs, stamp, vanished)
-            history.frames.append((stamp, np.asarray(obs.points, dtype=np.float32)))
+            history.frames.append((stamp, np.asarray(obs.points, dtype=np.float32), obs.located))
             history.last_seen = stamp
         self._evict(stamp)
         return event
@@ -163,8 +167,20 @@ class SkeletonBuffer:
         for slot, entity_id in enumerate(ids):
             if entity_id is None:
                 continue
-            for stamp, points in self.histories[entity_id].frames:
+            for stamp, points, _ in self.histories[entity_id].frames:
                 t = position.get(stamp)
                 if t is not None:
                     sample[:, t, :, slot] = points[:, :num_channels].T
         return sample
+
+    def located_fractions(self, ids: list[str | None], stamps: list[int]) -> dict[str, float]:
+        """Per entity of ``ids`` (None: a padded slot, left out), the mean located fraction
+        of its joints over the frames of ``stamps`` it was seen in; an entity seen in none of
+        them is left out."""
+        window = set(stamps)
+        fractions = {}
+        for entity_id in filter(None, ids):
+            located = [f for stamp, _, f in self.histories[entity_id].frames if stamp in window]
+            if located:
+                fractions[entity_id] = float(np.mean(located))
+        return fractions

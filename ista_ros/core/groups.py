@@ -77,7 +77,7 @@ class Entity:
     @classmethod
     def from_history(cls, history: EntityHistory, since: int = 0) -> Entity:
         """From a ``SkeletonBuffer`` history, keeping the frames stamped at or after ``since``."""
-        frames = [(stamp, points) for stamp, points in history.frames if stamp >= since]
+        frames = [(stamp, points) for stamp, points, _ in history.frames if stamp >= since]
         return cls(history.id, history.kind, history.first_seen, history.last_seen,
                    np.array([stamp for stamp, _ in frames], np.int64),
                    np.array([points.mean(axis=0) for _, points in frames], np.float64))

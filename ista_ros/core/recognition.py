@@ -5,8 +5,11 @@ its publisher, as plain Python, so it is tested without a ROS graph:
 
 - ``push`` (called for every incoming frame; cheap): skips skeletons of kinds the model
   has no slot for, validates the others (finite, within ``max_coordinate`` metres, as many
-  joints as their layout has), maps their joint layout and their coordinate axes to the
-  checkpoint's, and appends them to the per-entity ring buffers;
+  joints as their layout has; a per-joint ``confidence``, when the source gives one, as
+  long as the joints and in [0, 1]), maps their joint layout and their coordinate axes to
+  the checkpoint's, and appends them to the per-entity ring buffers with the fraction of
+  the checkpoint layout's joints located (confidence >= ``joint_confidence``; 1 without
+  confidence);
 - ``windows`` (every stride): forms the groups of entities to recognise together
   (``ista_ros.core.groups``: people within ``interaction_radius``, the hands of one
   person; stable ids made of the members' ids) and gathers each group's last frames into
@@ -15,8 +18,11 @@ its publisher, as plain Python, so it is tested without a ROS graph:
   built instead from the entities the model would take (the closest; reason
   ``too_few_entities`` when fewer fitting entities than slots are in view and
   ``lone_entities`` is off, else ``too_far``), so that a subscriber hears "nothing" rather
-  than silence. ``Window.problems`` says what is suspicious about a window (people upside
-  down or lying: the input axes are probably wrong);
+  than silence. A group with a member that had, on average over its frames in the window,
+  fewer than ``min_located_joints`` of its joints located is "no interaction" too (reason
+  ``too_few_joints``: the model would read guessed joints). ``Window.problems`` says what
+  is suspicious about a window (people upside down or lying: the input axes are probably
+  wrong);
 - ``recognise``: the model inputs (``window.model_input``, the function training uses)
   of all windows in ONE batched predict call, calibrated probabilities
   (softmax(logits / ``meta.temperature``)), optional EMA smoothing per group (dropped when
@@ -73,6 +79,7 @@ NO_INTERACTION_LABEL = "none"
 REASON_LOW_CONFIDENCE = "low_confidence"
 REASON_TOO_FAR = "too_far"
 REASON_TOO_FEW_ENTITIES = "too_few_entities"
+REASON_TOO_FEW_JOINTS = "too_few_joints"
 REASON_NONE_CLASS = "none_class"
 UNGROUPED = (REASON_TOO_FAR, REASON_TOO_FEW_ENTITIES)  # the reasons of a window of entities in no group
 
@@ -84,6 +91,7 @@ class SkeletonInput:
     kind: str
     layout: str
     points: np.ndarray  # (J, 3)
+    confidence: np.ndarray | None = None  # (J,) in [0, 1], in the skeleton's layout; None: the source gives none
 
 
 @dataclass
@@ -101,6 +109,15 @@ class Settings:
     forget_after: float = 1.0       # seconds an unseen entity is remembered
     max_entities: int = 16          # skeletons per frame beyond this are ignored
     max_coordinate: float = 100.0   # metres; a skeleton with a coordinate beyond is dropped
+    # A joint counts as located when its confidence reaches this. 0.5: MediaPipe's visibility
+    # is a probability (its own drawing utilities hide landmarks below 0.5); occluded and
+    # off-frame joints fall well below it.
+    joint_confidence: float = 0.5
+    # A group with a member whose located fraction of joints, averaged over the window, is
+    # below this is "no interaction" (too_few_joints); 0: off. 0.5 keeps a person whose legs
+    # leave the frame (the upper body is about 2/3 of ntu25's joints) and drops a head and
+    # shoulders or a person half hidden.
+    min_located_joints: float = 0.5
 
     def __post_init__(self):
         if not 0.0 <= self.smoothing < 1.0:
@@ -111,6 +128,9 @@ class Settings:
             raise ConfigError("min_frames and max_entities must be at least 1.")
         if not self.max_coordinate > 0:
             raise ConfigError(f"max_coordinate must be a positive distance in metres, got {self.max_coordinate}.")
+        if not (0.0 <= self.joint_confidence <= 1.0 and 0.0 <= self.min_located_joints <= 1.0):
+            raise ConfigError(f"joint_confidence and min_located_joints must be in [0, 1], got "
+                              f"{self.joint_confidence} and {self.min_located_joints}.")
         self.group_settings()  # its own checks
 
     def group_settings(self) -> GroupSettings:
@@ -263,7 +283,24 @@ class LiveRecognizer:
         if points.shape[1] >= 3:
             xyz = convert_axes(points[:, :3], self.input_axes, self.meta.axes)
             points = np.concatenate([xyz, points[:, 3:]], axis=1)  # never the caller's array
-        return Observation(skeleton.id, skeleton.kind, points)
+        return Observation(skeleton.id, skeleton.kind, points, self._located(skeleton.confidence, layout))
+
+    def _located(self, confidence: np.ndarray | None, layout: str) -> float:
+        """The fraction of the checkpoint layout's joints whose confidence reaches
+        ``joint_confidence`` (1 when the source gives no confidence). ``layout`` is the
+        skeleton's, already known to convert; its joint count was checked with the points."""
+        if confidence is None:
+            return 1.0
+        confidence = np.asarray(confidence, dtype=np.float32).reshape(-1)
+        joints = get_layout(layout).num_joints
+        if len(confidence) != joints:
+            raise SkeletonError("confidence", f"it has {len(confidence)} joint confidences for {joints} joints.")
+        if not np.all((confidence >= 0) & (confidence <= 1)):  # NaN fails too
+            raise SkeletonError("confidence", "its joint confidences are not all in [0, 1] (NaN, infinite or "
+                                              "another scale: the source breaks Skeleton.msg).")
+        # synthesised joints mix their sources' confidences; an extrapolated one (a hand tip) may leave [0, 1]
+        mapped = np.clip(convert(confidence[:, None], layout, self.layout)[:, 0], 0.0, 1.0)
+        return float(np.mean(mapped >= self.settings.joint_confidence))
 
     # ------------------------------------------------------------------ windows
     def windows(self) -> list[Window] | None:
@@ -280,7 +317,8 @@ class LiveRecognizer:
                 return None
             histories = list(self.buffer.histories.values())
             groups = self.tracker.update([Entity.from_history(h, since=stamps[0]) for h in histories])
-            chosen = [(g.id, g.entity_ids, "") for g in groups] or self._no_group(histories)
+            chosen = [(g.id, g.entity_ids, self._joints_reason(g.entity_ids, stamps)) for g in groups]
+            chosen = chosen or self._no_group(histories)
             self._smoothed = {key: value for key, value in self._smoothed.items() if key in {c[0] for c in chosen}}
             samples = [self.buffer.gather(ids, stamps, self.num_channels, self.num_joints) for _, ids, _ in chosen]
         windows = [self._window(sample, stamps, ids, key, reason)
@@ -290,6 +328,11 @@ class LiveRecognizer:
     def window(self) -> Window | None:
         """The first window of ``windows`` (the nearest group), or None."""
         return next(iter(self.windows() or []), None)
+
+    def _joints_reason(self, ids: list[str | None], stamps: list[int]) -> str:
+        """REASON_TOO_FEW_JOINTS when a member had too few joints located over the window, else ""."""
+        located = self.buffer.located_fractions(ids, stamps).values()
+        return REASON_TOO_FEW_JOINTS if min(located, default=1.0) < self.settings.min_located_joints else ""
 
     def _no_group(self, histories) -> list[tuple[str, list[str | None], str]]:
         """Entities in view but no group: the closest of them as one "no interaction" window."""

@@ -11,7 +11,8 @@ frames. Published every stride:
 - ``actions`` (ista_ros/InteractionActionArray): one action per group, best first, each
   with its ``group_id`` and ``entity_ids``; with entities in view but no group, one "no
   interaction" action about the closest of them (reason too_far or too_few_entities);
-  empty when nobody is in view;
+  a group's answer may be "no interaction" too (reasons low_confidence, none_class,
+  too_few_joints: InteractionAction.msg); empty when nobody is in view;
 - ``action`` (ista_ros/InteractionAction): the first of them, the single best group, as
   before groups existed (an interaction if any, else the best "no interaction" answer);
 - ``action_markers`` (visualization_msgs/MarkerArray, unless ``markers`` is off): each

@@ -47,13 +47,17 @@ def skeleton_array(skeletons: Iterable[Skeleton], header: Header | None = None) 
 
 
 def skeletons_from(msg: SkeletonArray) -> list[recognition.SkeletonInput]:
-    """The entities of a message as the core's recognizer takes them."""
+    """The entities of a message as the core's recognizer takes them (``confidence`` None
+    where the message's is empty: the source gives none)."""
     from ista_ros.core.recognition import SkeletonInput  # torch: only the recognizer gets here
 
     def points(skeleton: Skeleton) -> np.ndarray:
         return np.array([(point.x, point.y, point.z) for point in skeleton.joints], np.float32).reshape(-1, 3)
 
-    return [SkeletonInput(s.id, s.kind, s.layout, points(s)) for s in msg.skeletons]
+    def confidence(skeleton: Skeleton) -> np.ndarray | None:
+        return np.array(skeleton.confidence, np.float32) if len(skeleton.confidence) else None
+
+    return [SkeletonInput(s.id, s.kind, s.layout, points(s), confidence(s)) for s in msg.skeletons]
 
 
 def action_message(result: recognition.Recognition, frame_id: str) -> InteractionAction:
