@@ -228,6 +228,43 @@ def test_a_person_alone_is_entity_0_and_entity_1_is_padding(seed):
     assert np.all(sample[..., 0].any(axis=(0, 2)))  # the only person never drops out
 
 
+@pytest.mark.parametrize("seed", NEGATIVE_SEEDS)
+def test_crossing_pedestrians_walk_on_without_stopping_for_each_other(seed):
+    sample = negative("crossing", seed)
+    assert pelvis_distance(sample).min() > 0.6
+    walked = np.linalg.norm(sample[:, -1, gen.BASE] - sample[:, 0, gen.BASE], axis=0)  # (E,)
+    assert walked.max() > 2.0  # at least one walks through the whole scene; the other may wait
+    step = np.linalg.norm(np.diff(sample[:, :, gen.BASE], axis=1), axis=0)  # (T-1, E)
+    assert step[:, np.argmax(walked)].min() > 0.01  # and never stops (no approach, no meeting)
+
+
+def test_crossing_pedestrians_come_from_every_direction():
+    def heading(sample, e):
+        travel = sample[[0, 2], -1, gen.BASE, e] - sample[[0, 2], 0, gen.BASE, e]
+        return np.arctan2(travel[1], travel[0])
+
+    angles = []
+    for seed in range(40):
+        sample = negative("crossing", seed)
+        if all(np.linalg.norm(sample[[0, 2], -1, gen.BASE, e] - sample[[0, 2], 0, gen.BASE, e]) > 1 for e in (0, 1)):
+            angles.append(abs(np.angle(np.exp(1j * (heading(sample, 0) - heading(sample, 1))))))
+    angles = np.degrees(angles)
+    assert (angles < 30).any() and ((angles > 60) & (angles < 120)).any() and (angles > 150).any()
+
+
+def test_depth_error_moves_each_person_along_the_camera_ray_keeping_the_body():
+    clean = negative("talk", 3)
+    noisy = negative("talk", 3, variation=replace(gen.EXACT, depth_error=(0.1, 0.1)))
+    shift = noisy - clean  # (3, T, J, E): the same vector for every joint of a person in a frame
+    np.testing.assert_allclose(shift, np.broadcast_to(shift[:, :, :1], shift.shape), atol=1e-5)
+    centre = clean.mean(axis=2)  # (3, T, E); the camera is at the origin
+    relative = shift[:, :, 0] / centre  # every axis scaled alike: a move along the ray
+    np.testing.assert_allclose(relative, np.broadcast_to(relative[:1], relative.shape), atol=1e-4)
+    assert 0.01 < np.abs(relative).mean() < 0.4
+    assert not np.allclose(relative[0, :, 0], relative[0, :, 1])  # each person has their own error
+    assert_bones_keep_their_length(noisy, "talk")
+
+
 def test_a_kind_goes_with_class_none_only():
     with pytest.raises(ValueError, match="class none only"):
         gen.generate(3, np.random.default_rng(0), kind="pass")
@@ -341,6 +378,17 @@ def test_prepare_writes_native_splits_with_different_samples(tmp_path):
     assert train.class_names == list(gen.CLASS_NAMES) and train.layout == "ntu25"
     assert not any(np.array_equal(v, t) for v in val.data for t in train.data)
     assert not list(tmp_path.glob(".*partial*"))  # atomic writes leave no temporary file
+
+
+@pytest.mark.parametrize("given", [["-0.1", "0.1"], ["0.2", "0.1"], ["0", "1.5"]])
+def test_prepare_refuses_a_depth_error_that_is_not_a_relative_range(tmp_path, given):
+    from ista_train.prepare import interactions as preparer
+
+    parser = argparse.ArgumentParser()
+    preparer.add_arguments(parser)
+    with pytest.raises(ValueError, match="--depth-error"):
+        preparer.prepare(parser.parse_args(["--out", str(tmp_path), "--depth-error", *given]))
+    assert not list(tmp_path.iterdir())
 
 
 def test_prepare_windows_mode(tmp_path):

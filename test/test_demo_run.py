@@ -31,6 +31,20 @@ def test_short_demo_ends_with_accuracy_and_clean_shutdown():
     assert lines[-1] == "demo: every node shut down cleanly"
 
 
+def test_the_scenes_are_every_interaction_in_turn_with_scenes_without_one_mixed_in():
+    from ista_ros.demo.run import NONE_PER_INTERACTION, scene_order
+    from ista_ros.synthetic.interactions import INTERACTIONS, NONE
+
+    for n in (1, 2, 10, 25):
+        order = scene_order(np.random.default_rng(n), n)
+        shown = order[order != NONE]
+        assert len(shown) == n and (order == NONE).sum() == max(1, round(NONE_PER_INTERACTION * n))
+        counts = np.bincount(shown, minlength=len(INTERACTIONS))
+        assert counts.max() - counts.min() <= 1
+    places = {tuple(np.flatnonzero(scene_order(np.random.default_rng(seed), 10) == NONE)) for seed in range(6)}
+    assert len(places) > 1
+
+
 def test_two_pairs_and_a_passer_by_are_two_stable_groups_each_scored():
     result = ista_ros("demo", "--groups", "2", "--passer-by", "--num-interactions", "2", "--seed", "3",
                       "--device", "cpu")

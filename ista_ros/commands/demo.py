@@ -17,7 +17,8 @@ def add_parser(subparsers) -> None:
                    help="checkpoint to run (default: the shipped ista_ros/demo/model/demo_small.pt)")
     count = p.add_mutually_exclusive_group()
     count.add_argument("--num-interactions", type=int, default=10,
-                       help="interactions to play, every class in turn (default: %(default)s, about 40 s)")
+                       help="interactions to play, every class in turn, with about 3 scenes without one per 10 "
+                            "mixed in (default: %(default)s, about 50 s)")
     count.add_argument("--duration", type=float, help="seconds of interactions to play instead")
     p.add_argument("--seed", type=int, help="seed of the generated interactions (default: a fresh one)")
     p.add_argument("--groups", type=int, default=1,

@@ -1,10 +1,13 @@
 """The embedded demo: the whole live path on generated interactions, as ROS 2 processes.
 
-    player (child process)      generated interactions -> skeletons   + ground truth -> demo/truth
+    player (child process)      generated scenes -> skeletons   + ground truth -> demo/truth
     recognizer (child process)  skeletons -> actions (the shipped demo model, or --weights)
     listener (this process)     actions + demo/truth -> one line per group and window, accuracy at the end
 
-With ``--groups G`` the player shows G pairs at once, each doing its own interactions, far
+The scenes are interactions with scenes without one mixed in (about three in ten: people
+passing, talking, crossing, one alone, ...); the demo scores both, the accuracy on the
+interactions and the false-interaction rate on the others. With ``--groups G`` the
+player shows G pairs at once, each doing its own interactions, far
 enough apart to be separate groups (ista_ros.synthetic.scenes), and with ``--passer-by``
 a person walking past them who belongs to none. The ground truth on demo/truth is an
 InteractionActionArray per frame, one action per planted group (its group_id and
@@ -61,20 +64,27 @@ FRAME_ID = "camera_optical_frame"
 ACTIONS_TOPIC = "actions"
 ENTITY_IDS = ("person_a", "person_b")
 MEAN_INTERACTION_S = 3.7  # mean duration plus the transition, to turn --duration into a count
+NONE_PER_INTERACTION = 0.3  # scenes without an interaction shown per interaction
 SETTLE_S = 1.5  # after the source ends: time for the last windows to arrive
 STOP_TIMEOUT_S = 10.0
 
 
-def class_order(rng, num_interactions: int) -> np.ndarray:
-    """Every class in turn, in a random order per round."""
-    classes = len(interactions.CLASS_NAMES)
-    return np.concatenate([rng.permutation(classes) for _ in range(math.ceil(num_interactions / classes))])
+def scene_order(rng, num_interactions: int) -> np.ndarray:
+    """The classes of the demo's scenes: ``num_interactions`` interactions (every one in
+    turn, in a random order per round) with scenes without one (class none, a kind drawn
+    per scene) mixed in at random places, NONE_PER_INTERACTION of them per interaction
+    and at least one, since real footage is mostly people not interacting."""
+    kinds = len(interactions.INTERACTIONS)
+    rounds = math.ceil(num_interactions / kinds)
+    shown = np.concatenate([rng.permutation(kinds) for _ in range(rounds)])[:num_interactions]
+    nones = max(1, round(NONE_PER_INTERACTION * num_interactions))
+    return np.insert(shown, np.sort(rng.integers(0, num_interactions + 1, nones)), interactions.NONE)
 
 
 def demo_stream(seed: int, num_interactions: int, fps: float = interactions.FPS):
-    """The interactions the player shows with one pair."""
+    """The scenes the player shows with one pair."""
     rng = np.random.default_rng(seed)
-    return interactions.generate_stream(class_order(rng, num_interactions)[:num_interactions], rng, fps=fps)
+    return interactions.generate_stream(scene_order(rng, num_interactions), rng, fps=fps)
 
 
 @dataclass
@@ -93,14 +103,15 @@ def demo_scene(seed: int, num_interactions: int, groups: int = 1, passer_by: boo
         sequence, labels = demo_stream(seed, num_interactions)
         return Planted(sequence, list(ENTITY_IDS), [(ENTITY_IDS, labels)])
     rng = np.random.default_rng(seed)
-    order = class_order(rng, num_interactions + groups)
-    classes = [order[g:g + num_interactions] for g in range(groups)]
+    order = scene_order(rng, num_interactions)
+    classes = [np.roll(order, -g) for g in range(groups)]
     scene = scenes.generate_scene(classes, rng, passers_by=int(passer_by))
     return Planted(scene.sequence, scene.entity_ids, [(g.entity_ids, g.labels) for g in scene.groups])
 
 
 def interactions_for(duration_s: float) -> int:
-    return max(1, round(duration_s / MEAN_INTERACTION_S))
+    """Interactions that fill about ``duration_s``, with the scenes without one between them."""
+    return max(1, round(duration_s / (MEAN_INTERACTION_S * (1 + NONE_PER_INTERACTION))))
 
 
 def truth_message(labels, stamp: int, groups=(ENTITY_IDS,)) -> InteractionActionArray:

@@ -8,7 +8,8 @@ face). Bones therefore keep their length in every frame; only the joint noise of
 simulated tracker changes them. The last class, none, holds what real footage shows most of
 the time: scenes without an interaction (NEGATIVE_KINDS: people passing each other,
 walking side by side or apart, standing and talking, one person's own action next to an
-idle other, a person alone), in which no hand comes near the other person.
+idle other, a person alone, pedestrians crossing at any angle), in which no hand comes
+near the other person.
 
 Coordinates are those of NTU RGB+D (Kinect v2 camera space), in metres: x to the camera's
 left, y up, z away from the camera (right-handed; the camera optical frame turned half a
@@ -36,8 +37,8 @@ NONE = len(CLASS_NAMES) - 1  # no interaction: last, so the interactions keep th
 INTERACTIONS = range(NONE)
 # The scenes of class none, as real footage has them; in generate_windows and
 # generate_dataset each is drawn with its weight.
-NEGATIVE_KINDS = ("pass", "side by side", "apart", "talk", "one-person action", "alone")
-NEGATIVE_WEIGHTS = (0.2, 0.15, 0.1, 0.2, 0.2, 0.15)
+NEGATIVE_KINDS = ("pass", "side by side", "apart", "talk", "one-person action", "alone", "crossing")
+NEGATIVE_WEIGHTS = (0.15, 0.1, 0.08, 0.15, 0.15, 0.12, 0.25)
 LAYOUT = "ntu25"
 AXES = "kinect"  # ista_ros.core.axes: x to the camera's left, y up, z away from the camera
 NUM_JOINTS = 25
@@ -90,6 +91,10 @@ class Variation:
     noise_std: tuple[float, float] = (0.003, 0.012)  # m, per joint and frame
     dropout_rate: float = 0.25  # probability that a sample has one tracker dropout
     dropout_frames: tuple[int, int] = (3, 10)  # its length
+    # Relative error of each person's distance from the camera, as a pose source without
+    # depth makes it (ista_ros.keypoints.geometry lifts from body size: 10-20 %): the
+    # sample's error size is drawn from this range; 0 is a depth camera (Kinect, NTU).
+    depth_error: tuple[float, float] = (0.0, 0.0)
 
 
 EXACT = Variation(speed=(1.0, 1.0), facing_deg=0.0, centre_offset=0.0, camera_yaw_deg=(0.0, 0.0),
@@ -651,7 +656,30 @@ def _alone(sc, bodies):
             _solo(sc, a)
 
 
-_NEGATIVES = dict(zip(NEGATIVE_KINDS, (_pass, _side_by_side, _apart, _talk, _one_person_action, _alone)))
+def _crossing(sc, bodies):
+    """Two pedestrians on straight paths at any angle and pace (now and then one stands,
+    waiting), never stopping for each other: nearest 0.7-4 m apart, at any time from a
+    little before the scene to a little after it, so many scenes show them closing in."""
+    a, b = sc.people(bodies, 0.0, 0.0)
+    heading = sc.u(-np.pi, np.pi)
+    headings = (heading, heading + sc.u(-0.3, 0.3) if sc.rng.random() < 0.25 else sc.u(-np.pi, np.pi))
+    speeds = (sc.u(0.8, 1.6), 0.0 if sc.rng.random() < 0.2 else sc.u(0.8, 1.6))
+    velocity = [s * np.array([np.sin(h), np.cos(h)]) for s, h in zip(speeds, headings)]
+    relative = velocity[1] - velocity[0]
+    across = (np.array([-relative[1], relative[0]]) / np.linalg.norm(relative) if np.linalg.norm(relative) > 0.1
+              else np.array([np.cos(sc.u(0, 2 * np.pi)), np.sin(sc.u(0, 2 * np.pi))]))
+    offset = sc.u(0.7, 4.0) * across * sc.rng.choice([-1.0, 1.0])
+    nearest = sc.u(-0.3, 1.3)
+    for p, speed, h in ((a, speeds[0], headings[0]), (b, speeds[1], headings[1])):
+        _walk(sc, p, speed, h, nearest)
+    if speeds[1] == 0.0:
+        b.yaw = np.full(len(sc.t), sc.u(-np.pi, np.pi))
+    b.x, b.z = b.x + offset[0], b.z + offset[1]
+    for p in (a, b):
+        sc.idle(p)
+
+
+_NEGATIVES = dict(zip(NEGATIVE_KINDS, (_pass, _side_by_side, _apart, _talk, _one_person_action, _alone, _crossing)))
 
 
 def _draw_kind(rng):
@@ -704,9 +732,23 @@ class _Camera:
         return (placed - eye) @ np.stack([-right, up, view], -1)
 
 
+def _depth_error(joints, rng, size):
+    """Each person (E, T, J, 3) moved along the ray to their centre by a relative error:
+    a bias per person plus a smooth wobble per frame (the camera is at the origin)."""
+    if size <= 0:
+        return joints
+    people, steps = joints.shape[:2]
+    wobble = 0.5 * size * rng.standard_normal((people, steps + 4))
+    wobble = np.stack([np.convolve(w, np.ones(5) / 5, mode="valid") for w in wobble])
+    error = size * rng.standard_normal((people, 1)) + wobble
+    return joints + error[:, :, None, None] * joints.mean(axis=2, keepdims=True)
+
+
 def _sensor(joints, rng, v: Variation, in_view=None):
-    """Tracker noise and, at the configured rate, one brief dropout of one person; people
-    not in view ((E,) False) are zeros, and never the only one left."""
+    """The simulated pose source: depth error (none for a depth camera), joint noise and,
+    at the configured rate, one brief dropout of one person; people not in view ((E,)
+    False) are zeros, and never the only one left."""
+    joints = _depth_error(joints, rng, rng.uniform(*v.depth_error))
     noise = rng.uniform(*v.noise_std)
     joints = joints + noise * rng.standard_normal(joints.shape)
     if in_view is not None:

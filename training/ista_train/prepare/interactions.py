@@ -6,7 +6,7 @@ does that for training and the live node alike): whole interactions, or with ``-
 live-like windows cut from continuous streams (what the demo's recognizer sees; the demo
 model is trained on these). Class ``none`` (the last) holds scenes without an interaction
 (people passing, walking together or apart, talking, one person's own action, a person
-alone), ``--none-weight`` times as many as each interaction. Train and val use different
+alone, pedestrians crossing), ``--none-weight`` times as many as each interaction. Train and val use different
 random streams of the same seed, so no validation sample is a training sample.
 """
 from __future__ import annotations
@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
+
+from ista_ros.errors import ConfigError
 
 from .common import atomic_path
 
@@ -34,6 +36,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "interactions (the demo model: 60 90)")
     parser.add_argument("--none-weight", type=float, default=2.0,
                         help="samples of class none per sample of each interaction (default: %(default)s)")
+    parser.add_argument("--depth-error", type=float, nargs=2, default=(0.0, 0.0), metavar=("MIN", "MAX"),
+                        help="relative error of each person's distance, drawn per sample between MIN and MAX, "
+                             "as a camera without depth makes it (default: 0 0, a depth camera; the demo model: "
+                             "0 0.15)")
 
 
 def split_rng(seed: int, split: str) -> np.random.Generator:
@@ -44,14 +50,19 @@ def split_rng(seed: int, split: str) -> np.random.Generator:
 def write_split(path: Path, per_class: int, rng: np.random.Generator, args: argparse.Namespace) -> None:
     from ista_ros.synthetic import interactions
 
+    low, high = args.depth_error
+    if not 0.0 <= low <= high < 1.0:
+        raise ConfigError(f"--depth-error takes MIN MAX with 0 <= MIN <= MAX < 1 (relative errors), "
+                          f"got {low:g} {high:g}.")
+    variation = interactions.Variation(depth_error=(low, high))
     total = per_class * len(interactions.INTERACTIONS) + round(args.none_weight * per_class)
     with tqdm(total=total, desc=f"Generating {path.name}", unit="sample") as bar:
         if args.windows:
-            data, labels = interactions.generate_windows(per_class, rng, tuple(args.windows), progress=bar,
-                                                         none_weight=args.none_weight)
+            data, labels = interactions.generate_windows(per_class, rng, tuple(args.windows), variation,
+                                                         progress=bar, none_weight=args.none_weight)
         else:
             data, labels = interactions.generate_dataset(per_class, rng, max_frames=args.max_frames, progress=bar,
-                                                         none_weight=args.none_weight)
+                                                         variation=variation, none_weight=args.none_weight)
     with atomic_path(path) as tmp:
         np.savez(tmp, data=data, label=labels, class_names=np.array(interactions.CLASS_NAMES),
                  layout=np.array(interactions.LAYOUT))
