@@ -190,3 +190,16 @@ def test_the_node_parameters_are_the_nodes():
     assert NODE_DEFAULTS == {key: getattr(RecognizerParameters(), key) for key in NODE_DEFAULTS}
     replay = Replay.from_parameters("config/recognize.yaml", ["window_seconds=2.5", "stride_frames=10"])
     assert replay.settings == Settings(window_seconds=2.5) and replay.stride_frames == 10
+
+
+def test_a_replayed_skeleton_keeps_its_joint_confidence_as_the_node_does():
+    from ista_ros.ros.messages import skeleton_array, skeleton_message, skeletons_from
+    from ista_train.prepare.bags import skeleton_inputs
+
+    joints = np.arange(75, dtype=np.float32).reshape(25, 3) / 100
+    msg = skeleton_array([skeleton_message("a", "person", "ntu25", joints, np.linspace(0, 1, 25)),
+                          skeleton_message("b", "person", "ntu25", joints)])
+    replayed, live = skeleton_inputs(msg), skeletons_from(msg)
+    np.testing.assert_allclose(replayed[0].confidence, np.linspace(0, 1, 25), atol=1e-6)
+    np.testing.assert_array_equal(replayed[0].confidence, live[0].confidence)
+    assert replayed[1].confidence is None and live[1].confidence is None

@@ -174,8 +174,10 @@ def make_recognizer(meta: CheckpointMeta, config: ModelConfig, replay: Replay) -
 
 
 def node_windows(recognizer: LiveRecognizer) -> list[Window]:
-    """The windows the node recognises after a stride, one per group. The "no interaction"
-    window of entities in no group is left out: the node answers it without the model."""
+    """The windows the node recognises after a stride, one per group. Windows the node
+    answers "no interaction" whatever the model says (entities in no group, a member with
+    too few located joints: ``Window.reason``) are left out, as the node's settings
+    (``--set min_located_joints=0`` and the like) decide."""
     return [w for w in recognizer.windows() or [] if not w.reason]
 
 
@@ -215,7 +217,8 @@ def skeleton_inputs(msg) -> list[SkeletonInput]:
     from ista_ros.core.recognition import SkeletonInput
 
     return [SkeletonInput(s.id, s.kind, s.layout,
-                          np.array([(p.x, p.y, p.z) for p in s.joints], np.float32).reshape(-1, 3))
+                          np.array([(p.x, p.y, p.z) for p in s.joints], np.float32).reshape(-1, 3),
+                          np.asarray(s.confidence, np.float32) if len(s.confidence) else None)
             for s in msg.skeletons]
 
 
