@@ -68,9 +68,43 @@ def pytest_report_header(config):
 
 # Modules whose tests face ROS 2 without the `ros` or `spawn` fixtures (messages, commands,
 # the demo, the colcon build); with the tests that use those fixtures they are marked
-# `ros`, the set CI runs on the second distribution (`-m ros`).
+# `ros` (`-m ros`: the ROS-facing tests).
 ROS_FACING_MODULES = {"test_messages", "test_ros_adapter", "test_recognizer_commands", "test_demo_run",
                       "test_colcon_build", "test_distributions"}
+
+
+# What can differ between ROS 2 distributions is in their wheels: rclpy's API, the generated
+# messages, the bag formats and message definitions, colcon. These tests, marked `distro`,
+# reach each of those once; CI runs them on the second distribution (`-m distro`), the
+# whole suite on the first. Module -> its distro-sensitive tests (ALL: every test).
+ALL = "all"
+DISTRO_SENSITIVE = {
+    "test_messages": ALL,  # the generated messages: every field, round trip between processes
+    "test_distributions": ALL,  # the venv keeps its distribution; bags take its message definitions
+    "test_colcon_build": ALL,  # colcon build on the wheels; the installed recognizer answers
+    "test_ros_adapter": ALL,  # rclpy parameters, executors and spinning; the launch file's parameters
+    "test_recognizer_node": {"test_actions_follow_the_scene_with_stamps_and_ids",  # nodes across processes
+                             "test_recorder_writes_what_the_player_plays"},  # recorder and player nodes, a bag
+    "test_recognizer_commands": {"test_run_plays_recognises_and_the_tools_see_it",  # `ista-ros run`, graph tools
+                                 "test_the_launch_file_starts_the_executables_the_package_installs"},
+    "test_recorder": {"test_best_effort_publishers_are_recorded_with_their_qos",  # rclpy QoS in the bag
+                      "test_a_type_not_installed_here_is_skipped_with_a_warning"},
+    "test_player": {"test_a_bag_whose_first_stamp_is_zero_plays_at_its_recorded_pace",  # bags read back
+                    "test_a_damaged_bag_is_played_up_to_the_damage_then_ends_with_a_sentence"},
+    "test_markers": {"test_markers_reach_a_subscriber_in_another_process"},  # visualization_msgs
+    "test_keypoints_node": {"test_keypoints_node_across_processes"},  # sensor_msgs images in, skeletons out
+}
+
+
+def _distro_sensitive(module, test_name: str) -> bool:
+    """Whether the test is in DISTRO_SENSITIVE; a name listed there that the module lacks is an error."""
+    listed = DISTRO_SENSITIVE.get(module.__name__.rpartition(".")[2], ())
+    if listed == ALL:
+        return True
+    missing = [name for name in listed if not hasattr(module, name)]
+    if missing:
+        raise pytest.UsageError(f"DISTRO_SENSITIVE in test/conftest.py names tests {module.__name__} lacks: {missing}")
+    return test_name in listed
 
 
 def pytest_collection_modifyitems(config, items):
@@ -78,6 +112,8 @@ def pytest_collection_modifyitems(config, items):
         module = item.module.__name__.rpartition(".")[2] if item.module else ""
         if module in ROS_FACING_MODULES or {"ros", "spawn"} & set(item.fixturenames):
             item.add_marker(pytest.mark.ros)
+        if item.module and _distro_sensitive(item.module, item.originalname):
+            item.add_marker(pytest.mark.distro)
 
 
 class ChildProcess:
