@@ -134,14 +134,14 @@ def is_own_format(path) -> bool:
 def run_calibrate(args: argparse.Namespace) -> dict:
     from ista_ros.core.checkpoint import CheckpointError
     from ista_ros.core.device import resolve_device
-    from ista_train.data import build_dataset
+    from ista_train.eval import checkpoint_and_test_set
     from ista_train.recipe import load_recipe, parse_overrides
 
     recipe = load_recipe(args.config, parse_overrides(args.overrides))
     if not is_own_format(args.weights):
         raise CheckpointError(f"{args.weights} is not a checkpoint of the project's format; convert it first "
                               "(ista-train export --weights ... --config ... --out model.pt), then calibrate that.")
-    dataset = build_dataset(recipe, train=False, data_path=args.data)
+    recipe, _, dataset = checkpoint_and_test_set(recipe, args.weights, args.data)  # the checkpoint's classes
     if dataset.labels is None:
         raise CheckpointError(f"the test set of {args.config} has no labels: calibration needs a labelled "
                               "validation set (--data).")

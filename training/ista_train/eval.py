@@ -74,20 +74,52 @@ def plot_confusion(cm: np.ndarray, class_names: list[str], path, title: str = ""
     plt.close(fig)
 
 
+def checkpoint_and_test_set(recipe, weights, data=None):
+    """(recipe, loaded checkpoint, test dataset) of ``eval`` and ``calibrate``. A checkpoint
+    of the project's format states its model configuration and classes, and they win over
+    the recipe's: a fine-tuned one has its data's classes, not its recipe's model_config's.
+    An official state dict takes the recipe's. A test set that names its classes must name
+    the checkpoint's (ista_ros.errors.UserError otherwise)."""
+    from dataclasses import replace
+
+    from ista_ros.core.checkpoint import load_checkpoint
+    from ista_train.calibration import is_own_format
+    from ista_train.data import build_dataset
+
+    if is_own_format(weights):
+        loaded = load_checkpoint(weights)
+        recipe = replace(recipe, model_args=loaded.config, class_names=None)  # names: checked below
+    else:
+        loaded = load_checkpoint(weights, model_config=recipe.model_args)
+    dataset = build_dataset(recipe, train=False, data_path=data)
+    check_same_classes(dataset.split.class_names, loaded.meta.class_names, weights,
+                       data or recipe.test_feeder_args.get("data_path"))
+    return recipe, loaded, dataset
+
+
+def check_same_classes(data_names, checkpoint_names, weights, data) -> None:
+    """Data and checkpoint must name the same classes in the same order, where both name them."""
+    from ista_ros.core.checkpoint import placeholder_class_names
+    from ista_train.data import DatasetError
+
+    if data_names is None or checkpoint_names == placeholder_class_names(len(checkpoint_names)):
+        return
+    if list(data_names) != list(checkpoint_names):
+        raise DatasetError(f"{data} names its classes {', '.join(data_names)} but {weights} was trained on "
+                           f"{', '.join(checkpoint_names)}: give data of its classes, in that order.")
+
+
 def evaluate_checkpoint(recipe, weights, data=None, save_scores=None, out=None, batch_size=None,
                         device="auto", amp=None, workers=0, progress=True) -> dict:
     """`ista-train eval`: metrics, confusion-matrix PNG and (optionally) the logits."""
     import json
     from pathlib import Path
 
-    from ista_ros.core.checkpoint import load_checkpoint
     from ista_ros.core.device import resolve_device
     from ista_train.calibration import calibration_report, describe
-    from ista_train.data import build_dataset
 
-    loaded = load_checkpoint(weights, model_config=recipe.model_args)
+    recipe, loaded, dataset = checkpoint_and_test_set(recipe, weights, data)
     dev = resolve_device(device)
-    dataset = build_dataset(recipe, train=False, data_path=data)
     logits = predict(loaded.model.to(dev), dataset, batch_size or recipe.test_batch_size, dev, amp, workers,
                      progress)
     if save_scores:
