@@ -145,7 +145,9 @@ def test_eval_and_calibrate_take_a_finetuned_checkpoints_classes_from_it(finetun
     assert ista_train_main(["eval", "--config", FINETUNE, "--weights", str(run / "best.pt"),
                             f"test_feeder_args.data_path={data}", "--out", str(tmp_path), "--device", "cpu",
                             "--no-progress"]) == 0, capsys.readouterr().err
-    assert f"{samples} samples: top-1" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"{samples} samples: top-1" in out
+    assert "its own model configuration is used: num_classes 3 (recipe: " in out  # said, not silent
     assert json.loads((tmp_path / "best_metrics.json").read_text())["samples"] == samples
 
     assert ista_train_main(["calibrate", "--config", FINETUNE, "--weights", str(run / "last.pt"), "--data", str(data),

@@ -88,6 +88,10 @@ def checkpoint_and_test_set(recipe, weights, data=None):
 
     if is_own_format(weights):
         loaded = load_checkpoint(weights)
+        differ = [f"{key} {ours!r} (recipe: {theirs!r})" for key, ours in vars(loaded.config).items()
+                  if (theirs := getattr(recipe.model_args, key, ours)) != ours]
+        if differ:  # never silently: a recipe's model_args (or an override of them) is not what runs
+            print(f"{weights}: its own model configuration is used: {', '.join(differ)}")
         recipe = replace(recipe, model_args=loaded.config, class_names=None)  # names: checked below
     else:
         loaded = load_checkpoint(weights, model_config=recipe.model_args)
