@@ -1,6 +1,8 @@
 """The player as a real process (and, for its thread, a real node): self-describing
 sequence files, bags read as they play, zero stamps, empty bags and failures that end it."""
 import os
+import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -72,6 +74,24 @@ def test_an_npz_says_what_it_holds_and_wins_over_a_contradicting_option(ros, spa
     assert np.allclose(published, convert_axes(joints[:, 0, :, 0].T, "kinect", "optical"), atol=1e-6)
 
 
+@pytest.mark.parametrize("overrides, warnings", [
+    ({"axes": "optical", "fps": 30}, ["the file says fps 15, so fps 30 is ignored",
+                                      "the file says axes kinect, so axes optical is ignored"]),
+    ({}, []),
+])
+def test_a_parameter_set_to_its_default_is_set_on_purpose(ros, tmp_path, overrides, warnings):
+    """Before: a parameter equal to its default counted as not set, so axes:=optical against
+    an .npz in Kinect axes was ignored without a word."""
+    path = save_sequence(tmp_path / "scene.npz", Sequence(np.ones((3, 2, 25, 1), np.float32), layout="ntu25",
+                                                          axes="kinect", fps=15, ids=["anna"]))
+    parameters = {"file": str(path), "wait_for_subscribers": 0.0, "topic": "on_purpose_skeletons", **overrides}
+    node = PlayerNode(context=ros.context, parameter_overrides=[Parameter(k, value=v) for k, v in parameters.items()])
+    try:
+        assert node.source.warnings == [f"scene.npz: {warning}" for warning in warnings]
+    finally:
+        node.destroy_node()
+
+
 def test_a_npy_takes_its_axes_from_the_options(ros, spawn, tmp_path):
     joints = np.random.default_rng(2).normal(size=(3, 4, 25, 1)).astype(np.float32)
     np.save(tmp_path / "scene.npy", joints)
@@ -125,6 +145,42 @@ def test_a_damaged_bag_is_played_up_to_the_damage_then_ends_with_a_sentence(ros,
     code, out = finish(ros, play(spawn, str(bag), "--topic", "damaged_skeletons", "--rate", "3"))
     assert code == 2 and [m.header.frame_id for m in received] == [str(i) for i in range(12)], out
     assert "playback stopped: bag" in out and "is damaged" in out and "Traceback" not in out
+
+
+def run_with_player(spawn, file: Path, *params: str):
+    """`ista-ros run` with the player and the listener (a graph of two nodes, no model)."""
+    overrides = ["recognizer.enabled=false", "player.enabled=true", f"player.file={file}",
+                 "player.wait_for_subscribers=0", *params]
+    return spawn("-m", "ista_ros.cli", "run", *[arg for o in overrides for arg in ("--param", o)], env=ENV)
+
+
+def test_run_stops_every_node_when_its_player_fails_and_says_why(spawn, tmp_path):
+    """Before: the player logged the damage and the listener went on spinning; as with
+    `ros2 launch` and on_exit shutdown, the command now ends, with the player's status."""
+    raws = [serialize_message(frame(i, START_NS + i * FRAME_NS)) for i in range(10)]
+    bag = bag_of(tmp_path / "damaged", raws[:3] + [b"\x00\x01\x00\x00garbage"] + raws[4:])
+    run = run_with_player(spawn, bag, "player.topic=run_damaged_skeletons", "player.rate=3")
+    assert run.wait_for_output("running player, listener", 60), run.output()
+    try:
+        code = run.process.wait(20)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"ista-ros run went on after the player failed:\n{run.output()}")
+    out = run.stop()[1]
+    assert code == 2 and "Traceback" not in out, out
+    assert re.search(r"ista-ros run: error: the player stopped: bag \S+ is damaged.*; stopped player, listener\.",
+                     out), out
+
+
+def test_run_goes_on_when_its_player_has_played_the_file(spawn, tmp_path):
+    """As the launch file, where the player's process ends alone: what comes next (the
+    recognizer's last windows, another publisher) is still heard, until Ctrl-C."""
+    np.save(tmp_path / "short.npy", np.ones((3, 5, 25, 1), dtype=np.float32))
+    run = run_with_player(spawn, tmp_path / "short.npy", "player.topic=run_short_skeletons")
+    assert run.wait_for_output("played 5 frames", 60), run.output()
+    time.sleep(1.0)
+    assert run.running(), run.output()
+    code, out = run.stop()
+    assert code == 0 and "Traceback" not in out, out
 
 
 def test_a_bag_is_read_as_it_plays(tmp_path):

@@ -20,13 +20,14 @@ Parameters: file (.npz, .npy, or bag directory/.mcap), fps (default 30), layout 
 ntu25), axes (the file's axis convention, converted to the published camera optical
 frame; default optical, kinect for NTU-format data), ids (one per entity, default
 entity_0, entity_1, ...), kinds (default person for every entity): for a .npy these say
-what it holds; an .npz says it itself, and a parameter that contradicts it is ignored with
-a warning. topic (default skeletons), bag_topic (the bag's topic to play, default any
+what it holds; an .npz says it itself, and a parameter set on purpose (on the command
+line, in a parameter file or in code; even to its default) that contradicts it is ignored
+with a warning. topic (default skeletons), bag_topic (the bag's topic to play, default any
 SkeletonArray topic), frame_id (default camera), loop (default false), restamp, rate
 (playback speed factor, default 1), wait_for_subscribers (seconds to wait for
 ``subscribers`` subscribers, default 1, before starting anyway, default 5). The executable
 ends after the last frame unless it loops, with status 1 (2 for a damaged file) when
-playback fails.
+playback fails; in a process of several nodes (``ista-ros run``) ``on_failure`` says so.
 """
 from __future__ import annotations
 
@@ -48,13 +49,14 @@ from ista_ros.errors import USER_ERROR_STATUS, ConfigError, UserError
 from ista_ros.msg import SkeletonArray
 from ista_ros.nodes.recorder import Bag
 from ista_ros.ros.messages import skeleton_message, stamp_ns
-from ista_ros.ros.params import declare
+from ista_ros.ros.params import as_type_of, declare
 from ista_ros.ros.spin import run_node
 
 SKELETON_ARRAY = "ista_ros/msg/SkeletonArray"
 SEQUENCE_SUFFIXES = (".npy", ".npz")
 Frames = list[tuple[float, SkeletonArray]]  # (seconds from the start, message)
-# What describes a sequence, and the values a .npy is taken to have when not told
+# What describes a sequence, and the values a .npy is taken to have when not told ([""]: the
+# player's entity_0, ... and person)
 DESCRIPTION_DEFAULTS = {"fps": 30.0, "layout": "ntu25", "axes": "optical", "ids": [""], "kinds": [""]}
 
 
@@ -112,10 +114,10 @@ class Source:
 
 def sequence_source(path: Path, given: dict, frame_id: str) -> Source:
     """A .npz or .npy sequence: an .npz's own description wins over ``given`` (the
-    parameters), which complete a .npy's."""
+    parameters set on purpose; None: not set), which complete a .npy's with the defaults."""
     sequence = load_sequence(path)
-    if sequence.layout is not None:  # self-described: only values set on purpose can contradict it
-        given = {name: value for name, value in given.items() if value != DESCRIPTION_DEFAULTS[name]}
+    if sequence.layout is None:  # a bare .npy: what is not given takes its default
+        given = {name: DESCRIPTION_DEFAULTS[name] if value is None else value for name, value in given.items()}
     given = {name: (value if value != [""] else None) for name, value in given.items()}
     sequence, conflicts = described(sequence, given)
     if sequence.num_frames == 0:
@@ -156,10 +158,12 @@ def file_source(file: str, given: dict, frame_id: str, topic: str | None) -> Sou
 
 class PlayerNode(Node):
     def __init__(self, node_name: str = "player", frames: Frames | None = None,
-                 on_publish: Callable[[int, int], None] | None = None, exit_when_done: bool = False, **kwargs):
+                 on_publish: Callable[[int, int], None] | None = None, exit_when_done: bool = False,
+                 on_failure: Callable[[Exception], None] | None = None, **kwargs):
         """``frames``: what to play (default: the ``file`` parameter); ``on_publish(index, stamp_ns)``
         is called after each frame is published (e.g. to pair it with ground truth);
-        ``exit_when_done``: shut the context down after the last frame (the executable)."""
+        ``exit_when_done``: shut the context down after the last frame (the executable);
+        ``on_failure(error)`` is called from the playing thread when playback fails."""
         super().__init__(node_name, **kwargs)
         self._stop = threading.Event()  # before anything can fail: destroy_node needs them
         self._thread = None
@@ -169,7 +173,7 @@ class PlayerNode(Node):
             if not file:
                 raise ConfigError("nothing to play: set the parameter 'file' to a .npz or .npy sequence "
                                   "or an MCAP bag.")
-            given = {name: p(name, default) for name, default in DESCRIPTION_DEFAULTS.items()}
+            given = {name: self._set_on_purpose(name, default) for name, default in DESCRIPTION_DEFAULTS.items()}
             source = file_source(file, given, p("frame_id", "camera"), p("bag_topic", "") or None)
         else:
             if not frames:
@@ -184,6 +188,7 @@ class PlayerNode(Node):
         self.wait_for_subscribers = p("wait_for_subscribers", 5.0)
         self.subscribers = p("subscribers", 1)
         self.exit_when_done = exit_when_done
+        self.on_failure = on_failure
         self.on_publish = on_publish
         self.publisher = self.create_publisher(SkeletonArray, p("topic", "skeletons"), 10)
         self.published = 0
@@ -193,6 +198,13 @@ class PlayerNode(Node):
         self._thread = threading.Thread(target=self._play, name="player", daemon=True)
         self._thread.start()
 
+    def _set_on_purpose(self, name: str, default):
+        """The parameter's value, of ``default``'s type, when it was given (an override from any
+        source, even equal to ``default``); None when not: declared without a default, so
+        rclpy leaves it unset."""
+        value = declare(self, name, None)
+        return None if value is None else as_type_of(default, value, f"parameter {name!r} of node {self.get_name()!r}")
+
     def _play(self) -> None:
         """Play, and whatever happens, end: a failure is logged and kept in ``failure``."""
         try:
@@ -201,6 +213,8 @@ class PlayerNode(Node):
             self.failure = err
             detail = "" if isinstance(err, UserError) else "\n" + traceback.format_exc()
             self.get_logger().error(f"playback stopped: {err}{detail}")
+            if self.on_failure is not None:
+                self.on_failure(err)
         finally:
             self.done.set()
             if self.exit_when_done:
@@ -263,6 +277,11 @@ def run_player(make_player: Callable[[], PlayerNode], name: str, args=None) -> i
     failure = players[0].failure if players else None
     if status or failure is None:
         return status
+    return failure_status(failure)
+
+
+def failure_status(failure: Exception) -> int:
+    """The exit status of a process whose playback failed: 2 for a damaged file, 1 for a bug."""
     return USER_ERROR_STATUS if isinstance(failure, UserError) else 1
 
 

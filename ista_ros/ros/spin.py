@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 import rclpy
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.task import Future
 
 from ista_ros.errors import run_reporting_user_errors
 
@@ -27,10 +28,12 @@ def run_node(make_node: NodeFactory, name: str, args: list[str] | None = None) -
 
 
 def spin_nodes(factories: Sequence[NodeFactory], args: list[str] | None = None,
-               on_ready: Callable[[list[Node]], None] | None = None) -> int:
-    """Build the nodes in order, call ``on_ready(nodes)``, spin until Ctrl-C, SIGTERM or a
-    node shutting the context down, then shut down in the order above. Several nodes share
-    a multi-threaded executor, so that one node's callback never waits for another's."""
+               on_ready: Callable[[list[Node]], None] | None = None, until: Future | None = None) -> int:
+    """Build the nodes in order, call ``on_ready(nodes)``, spin until Ctrl-C, SIGTERM, a
+    node shutting the context down or ``until`` being done (from any thread: one node ends
+    the graph, the others stopped as usual), then shut down in the order above. Several
+    nodes share a multi-threaded executor, so that one node's callback never waits for
+    another's."""
     rclpy.init(args=args)
     nodes: list[Node] = []
     executor = SingleThreadedExecutor() if len(factories) == 1 else MultiThreadedExecutor()
@@ -40,7 +43,10 @@ def spin_nodes(factories: Sequence[NodeFactory], args: list[str] | None = None,
             executor.add_node(nodes[-1])
         if on_ready is not None:
             on_ready(nodes)
-        executor.spin()
+        if until is None:
+            executor.spin()
+        else:
+            executor.spin_until_future_complete(until)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except Exception:
