@@ -10,9 +10,12 @@ Starts every node enabled in the file (default: the installed config/recognize.y
 as its own process (executables recognizer, keypoints, player, video_source, listener).
 ``params`` takes any number of ``[node.]key=value`` overrides, exactly what
 `ista-ros run --param` takes (the same code reads both); the other arguments are shortcuts
-for the common ones and are applied first."""
+for the common ones and are applied first. A player that fails (a damaged file: exit 2, a
+bug: 1) ends the launch, as it ends `ista-ros run`; one that reaches the end of its file
+without ``loop`` leaves the others running."""
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, RegisterEventHandler, Shutdown
+from launch.event_handlers import OnProcessExit
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
@@ -36,8 +39,16 @@ def _nodes(context):
         if value:
             overrides += [t if "=" in t else f"{t}={value}" for t in targets]
     overrides += split_overrides(LaunchConfiguration("params").perform(context))
-    return [Node(package="ista_ros", executable=name, name=name, parameters=[params], output="screen")
-            for name, params in load_graph(config, overrides).items()]
+    nodes = {name: Node(package="ista_ros", executable=name, name=name, parameters=[params], output="screen")
+             for name, params in load_graph(config, overrides).items()}
+    if "player" in nodes:
+        return [*nodes.values(), RegisterEventHandler(OnProcessExit(target_action=nodes["player"],
+                                                                    on_exit=_shutdown_when_failed))]
+    return list(nodes.values())
+
+
+def _shutdown_when_failed(event, context):
+    return [Shutdown(reason=f"the player failed (exit {event.returncode})")] if event.returncode else []
 
 
 def generate_launch_description():
