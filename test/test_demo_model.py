@@ -61,4 +61,4 @@ def test_shipped_model_is_rarely_sure_of_an_interaction_that_is_not_there(shippe
     p = np.exp(scaled - scaled.max(axis=1, keepdims=True))
     p /= p.sum(axis=1, keepdims=True)
     sure_interaction = (p.argmax(axis=1) != interactions.NONE) & (p.max(axis=1) >= 0.9)
-    assert sure_interaction.mean() <= 0.10  # shipped model, this seed: 4 of 60 (6.7 %)
+    assert sure_interaction.mean() <= 0.10  # shipped model, this seed: 3 of 60 (5.0 %)
