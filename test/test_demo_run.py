@@ -32,13 +32,13 @@ def test_short_demo_ends_with_accuracy_and_clean_shutdown():
 
 
 def test_the_scenes_are_every_interaction_in_turn_with_scenes_without_one_mixed_in():
-    from ista_ros.demo.run import NONE_PER_INTERACTION, scene_order
+    from ista_ros.demo.run import scene_order
     from ista_ros.synthetic.interactions import INTERACTIONS, NONE
 
     for n in (1, 2, 10, 25):
         order = scene_order(np.random.default_rng(n), n)
         shown = order[order != NONE]
-        assert len(shown) == n and (order == NONE).sum() == max(1, round(NONE_PER_INTERACTION * n))
+        assert len(shown) == n and (order == NONE).sum() == max(1, round(0.3 * n))
         counts = np.bincount(shown, minlength=len(INTERACTIONS))
         assert counts.max() - counts.min() <= 1
     places = {tuple(np.flatnonzero(scene_order(np.random.default_rng(seed), 10) == NONE)) for seed in range(6)}

@@ -77,8 +77,12 @@ def scene_order(rng, num_interactions: int) -> np.ndarray:
     kinds = len(interactions.INTERACTIONS)
     rounds = math.ceil(num_interactions / kinds)
     shown = np.concatenate([rng.permutation(kinds) for _ in range(rounds)])[:num_interactions]
-    nones = max(1, round(NONE_PER_INTERACTION * num_interactions))
-    return np.insert(shown, np.sort(rng.integers(0, num_interactions + 1, nones)), interactions.NONE)
+    places = np.sort(rng.integers(0, num_interactions + 1, scenes_without_one(num_interactions)))
+    return np.insert(shown, places, interactions.NONE)
+
+
+def scenes_without_one(num_interactions: int) -> int:
+    return max(1, round(NONE_PER_INTERACTION * num_interactions))
 
 
 def demo_stream(seed: int, num_interactions: int, fps: float = interactions.FPS):
@@ -348,8 +352,9 @@ def run_demo(opts: DemoOptions, out=sys.stdout) -> int:
     log_dir = Path(tempfile.mkdtemp(prefix="ista_ros_demo_"))
     scene = ("" if opts.groups == 1 else f" by each of {opts.groups} pairs at once") + \
         (" and a passer-by" if opts.passer_by else "")
-    what = f"video {opts.video}" if opts.video else \
-        f"{opts.num_interactions} generated interactions{scene} (seed {seed})"
+    what = f"video {opts.video}" if opts.video else (f"{opts.num_interactions} generated interactions and "
+                                                      f"{scenes_without_one(opts.num_interactions)} scenes without "
+                                                      f"one{scene} (seed {seed})")
     print(f"demo: {what} -> recognizer ({Path(opts.weights).name}) -> listener; node logs in {log_dir}",
           file=out, flush=True)
     rclpy.init()
