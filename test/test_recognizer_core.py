@@ -1,4 +1,6 @@
 """LiveRecognizer without ROS: intake checks, window assembly, classification, smoothing."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -197,7 +199,6 @@ def test_settings_are_checked():
 
 
 def test_incoming_axes_are_turned_into_the_checkpoints(loaded):
-    from dataclasses import replace
     meta = replace(loaded.meta, axes="kinect")  # a model trained on Kinect-space data (NTU)
     cfg = loaded.config
     shape = (cfg.num_channels, cfg.num_frames, cfg.num_joints, cfg.num_persons)
@@ -256,7 +257,6 @@ def test_kinds_without_a_slot_do_not_count_against_max_entities(loaded):
 
 
 def test_axis_conversion_leaves_the_callers_array_alone(loaded):
-    from dataclasses import replace
     cfg = loaded.config
     rec = LiveRecognizer(replace(loaded.meta, axes="kinect"), (3, cfg.num_frames, 25, 2), lambda x: x, Settings(),
                          input_axes="optical")
@@ -278,7 +278,6 @@ def standing(x: float) -> np.ndarray:
 @pytest.mark.parametrize("input_axes, problem", [("kinect", False), ("optical", True)])
 def test_people_upside_down_in_the_checkpoints_axes_are_reported_with_the_likely_axes(loaded, input_axes, problem):
     # a Kinect-space sequence played as optical used to be recognised upside down without a word
-    from dataclasses import replace
     cfg = loaded.config
     rec = LiveRecognizer(replace(loaded.meta, axes="kinect"), (3, cfg.num_frames, 25, 2), lambda x: x,
                          Settings(), input_axes=input_axes)
@@ -295,7 +294,6 @@ def test_people_upside_down_in_the_checkpoints_axes_are_reported_with_the_likely
 
 
 def test_a_checkpoint_that_does_not_say_its_axes_or_layout_is_refused_live(loaded):
-    from dataclasses import replace
 
     from ista_ros.core.checkpoint import CheckpointError
     cfg = loaded.config
@@ -382,6 +380,15 @@ def test_results_come_best_first_interactions_before_no_interaction(loaded):
     np.testing.assert_allclose(results[1].scores.sum(), 1.0, atol=1e-6)
 
 
+def test_a_closed_set_checkpoint_without_a_threshold_is_told_how_to_hear_no_interaction(loaded):
+    assert "none" not in loaded.meta.class_names  # the paper's class sets are closed
+    hint = recognizer(loaded).closed_set_hint()
+    assert "confidence_threshold" in hint and "no interaction" in hint
+    assert recognizer(loaded, confidence_threshold=0.5).closed_set_hint() == ""
+    with_none = replace(loaded.meta, class_names=[*loaded.meta.class_names[:-1], "none"])
+    assert group_recognizer(loaded, None, meta=with_none).closed_set_hint() == ""
+
+
 def test_smoothing_is_per_group_and_ends_with_the_group(loaded):
     rng = np.random.default_rng(2)
     rec = group_recognizer(loaded, CountingModel(loaded), smoothing=0.9, window_frames=40, window_seconds=0.0)
@@ -413,7 +420,6 @@ def test_people_far_apart_are_no_interaction_too_far(loaded):
 
 
 def test_the_checkpoints_none_class_is_no_interaction_and_probabilities_are_calibrated(loaded):
-    from dataclasses import replace
     logits = np.array([[2.0, 3.0]])
     rec = group_recognizer(loaded, lambda x: logits, meta=replace(loaded.meta, class_names=["wave", "none"]))
     feed(rec, sequence(1, 30, np.random.default_rng(0)))

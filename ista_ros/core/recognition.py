@@ -231,6 +231,16 @@ class LiveRecognizer:
         self._new_timeline = False  # set by push when the buffer was cleared; read by windows
         self._smoothed: dict[str, np.ndarray] = {}  # group id -> its last probabilities
 
+    def closed_set_hint(self) -> str:
+        """A sentence for the log when this recognizer can only say "no interaction" from the
+        plausibility rules: the checkpoint has no ``none`` class (the paper's class sets) and
+        no confidence threshold is set, so every plausible group gets one of its classes."""
+        if NONE_CLASS in self.meta.class_names or self.settings.confidence_threshold > 0:
+            return ""
+        return (f"the checkpoint has no class {NONE_CLASS!r} and confidence_threshold is 0: every group in view is "
+                "answered with one of its classes; set confidence_threshold (0.5: more likely than not, the "
+                "probabilities are calibrated) to hear 'no interaction' (low_confidence) when the model is unsure.")
+
     # ------------------------------------------------------------------ intake
     def push(self, stamp: int, skeletons: list[SkeletonInput]) -> tuple[FrameEvent, list[Problem]]:
         problems = []
