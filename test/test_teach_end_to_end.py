@@ -2,10 +2,11 @@
 generator plays interactions with their ground truth on demo/truth and `ista-ros record`
 records them (real processes), `ista-train prepare bags` makes a dataset of that bag (val)
 and two written ones (train), `ista-train train --init` fine-tunes the shipped demo model
-on it with a frozen backbone, and the recognizer node runs the result on the recording
-played by `ista-ros play`."""
+on it with a frozen backbone, `ista-train eval` and `calibrate` take its classes from it,
+and the recognizer node runs the result on the recording played by `ista-ros play`."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -44,10 +45,10 @@ def test_recordings_to_a_finetuned_checkpoint_the_node_runs(ros, spawn, tmp_path
     bags = [str(tmp_path / bag) for bag in ("recorded", "written_6", "written_7")]
     assert ista_train(["prepare", "bags", "--bags", *bags,
                        "--labels-topic", "demo/truth", "--model-config", str(SHIPPED_WEIGHTS), "--out", str(data),
-                       "--split", str(split), *NODE]) == 0
+                       "--split", str(split), "--classes", "hug,hand over,none", *NODE]) == 0  # a team's own list
     with np.load(data / "val.npz") as val:
         class_names, recorded_windows = [str(n) for n in val["class_names"]], len(val["label"])
-    assert recorded_windows >= 5
+    assert class_names == ["hug", "hand over", "none"] and recorded_windows >= 5
 
     run = tmp_path / "run"
     assert ista_train(["train", "--config", "config/train/finetune_small.yaml", f"train_feeder_args.data_path={data}",
@@ -59,6 +60,15 @@ def test_recordings_to_a_finetuned_checkpoint_the_node_runs(ros, spawn, tmp_path
     parent_weights = dict(parent.model.named_parameters())
     for name, weight in tuned.model.named_parameters():  # frozen: the backbone is the parent's, the head new
         assert torch.equal(weight, parent_weights[name]) != name.startswith("fc."), name
+
+    # eval and calibrate take the classes from the checkpoint, not from the recipe's model
+    assert ista_train(["eval", "--config", "config/train/finetune_small.yaml", "--weights", str(run / "last.pt"),
+                       f"test_feeder_args.data_path={data}", "--out", str(tmp_path / "eval"), "--device", "cpu",
+                       "--no-progress"]) == 0
+    assert json.loads((tmp_path / "eval" / "last_metrics.json").read_text())["samples"] == recorded_windows
+    assert ista_train(["calibrate", "--config", "config/train/finetune_small.yaml", "--weights", str(run / "last.pt"),
+                       "--data", str(data), "--device", "cpu", "--no-progress"]) == 0
+    assert load_checkpoint(run / "last.pt").meta.temperature != 1.0
 
     actions = []
     ros.node.create_subscription(InteractionAction, "taught_action", actions.append, 100)

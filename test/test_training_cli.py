@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from test_prepare_bags import NODE, demo_bag
 
 from ista_ros.core.checkpoint import load_checkpoint
 from ista_ros.core.model import ISTANet
@@ -114,60 +113,21 @@ def test_user_errors_are_one_sentence(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
 
 
-FINETUNE = "config/train/finetune_small.yaml"
-NEW_CLASSES = ["handshake", "hand over", "none"]  # a new class list: order and size not the parent's
+def test_eval_refuses_data_whose_classes_are_not_the_checkpoints(tmp_path, capsys):
+    from ista_ros.synthetic import interactions
 
-
-@pytest.fixture(scope="module")
-def finetuned(tmp_path_factory):
-    """README's teaching flow at a tiny size: two recordings -> `prepare bags` with a new
-    class list -> `train --init` the shipped demo model (frozen backbone, one epoch)."""
-    root = tmp_path_factory.mktemp("finetuned")
-    for name, seed in (("monday", 2), ("tuesday", 7)):  # both hold the three classes
-        demo_bag(root / name, seed, 3)
-    (root / "split.csv").write_text("bag,split\nmonday,train\ntuesday,val\n")
-    data, run = root / "data", root / "run"
-    assert ista_train_main(["prepare", "bags", "--bags", str(root / "monday"), str(root / "tuesday"),
-                            "--labels-topic", "demo/truth", "--model-config", str(SHIPPED_WEIGHTS), "--out", str(data),
-                            "--split", str(root / "split.csv"), "--classes", ",".join(NEW_CLASSES), *NODE]) == 0
-    assert ista_train_main(["train", "--config", FINETUNE, f"train_feeder_args.data_path={data}",
-                            f"test_feeder_args.data_path={data}", f"work_dir={run}", "num_epoch=1", "--init",
-                            str(SHIPPED_WEIGHTS), "--freeze-backbone", "--device", "cpu", "--no-progress"]) == 0
-    return data, run
-
-
-def test_eval_and_calibrate_take_a_finetuned_checkpoints_classes_from_it(finetuned, tmp_path, capsys):
-    data, run = finetuned
-    with np.load(data / "val.npz") as val:
-        samples = len(val["label"])
-    assert load_checkpoint(run / "best.pt").meta.class_names == NEW_CLASSES
-    capsys.readouterr()
-    assert ista_train_main(["eval", "--config", FINETUNE, "--weights", str(run / "best.pt"),
-                            f"test_feeder_args.data_path={data}", "--out", str(tmp_path), "--device", "cpu",
-                            "--no-progress"]) == 0, capsys.readouterr().err
-    out = capsys.readouterr().out
-    assert f"{samples} samples: top-1" in out
-    assert "its own model configuration is used: num_classes 3 (recipe: " in out  # said, not silent
-    assert json.loads((tmp_path / "best_metrics.json").read_text())["samples"] == samples
-
-    assert ista_train_main(["calibrate", "--config", FINETUNE, "--weights", str(run / "last.pt"), "--data", str(data),
-                            "--device", "cpu", "--no-progress"]) == 0, capsys.readouterr().err
-    assert load_checkpoint(run / "last.pt").meta.temperature != 1.0
-
-
-def test_eval_refuses_data_whose_classes_are_not_the_checkpoints(finetuned, tmp_path, capsys):
-    data, run = finetuned
-    with np.load(data / "val.npz") as val:
-        renamed = {key: val[key] for key in val.files}
-    renamed["class_names"] = np.array(["hand over", "handshake", "none"])  # same count, another order
-    np.savez(tmp_path / "val.npz", **renamed)
+    data, labels = interactions.generate_windows(1, np.random.default_rng(0), none_weight=1)
+    names = list(interactions.CLASS_NAMES)
+    names[:2] = names[1::-1]  # the same classes, two in another order
+    np.savez(tmp_path / "val.npz", data=data, label=labels, class_names=np.array(names))
     capsys.readouterr()
     for command in ("eval", "calibrate"):
-        assert ista_train_main([command, "--config", FINETUNE, "--weights", str(run / "best.pt"), "--data",
-                                str(tmp_path), "--device", "cpu", "--no-progress"]) == 2
+        assert ista_train_main([command, "--config", "config/train/demo_interactions.yaml", "--weights",
+                                str(SHIPPED_WEIGHTS), "--data", str(tmp_path), "--device", "cpu",
+                                "--no-progress"]) == 2
         err = capsys.readouterr().err.strip()
         assert "Traceback" not in err and len(err.splitlines()) == 1, err
-        assert "hand over, handshake, none" in err and "handshake, hand over, none" in err, err
+        assert "hug, handshake, push" in err and "handshake, hug, push" in err, err
 
 
 def small_h2o_recipe(tmp_path, data):
