@@ -17,18 +17,30 @@ def ista_ros(*args, timeout=300):
                           timeout=timeout)
 
 
-def test_short_demo_ends_with_accuracy_and_clean_shutdown():
-    result = ista_ros("demo", "--num-interactions", "2", "--seed", "3", "--device", "cpu")
+@pytest.fixture(scope="module")
+def short_demo(tmp_path_factory):
+    """One short demo that also saves the scene as recognised (the two tests below read it)."""
+    path = tmp_path_factory.mktemp("demo") / "x.gif"
+    result = ista_ros("demo", "--num-interactions", "2", "--seed", "3", "--device", "cpu", "--save", str(path))
     assert result.returncode == 0, result.stdout + result.stderr
+    return result, path
+
+
+def test_short_demo_ends_with_accuracy_and_clean_shutdown(short_demo):
+    result, path = short_demo
     lines = result.stdout.splitlines()
+    assert lines[0].startswith("demo: 2 generated interactions and 1 scenes without one (seed 3)")
     windows = [line for line in lines if " recognised " in line]
-    assert len(windows) >= 8, result.stdout  # ~7 s of interactions, a window every 10 frames
+    assert len(windows) >= 8, result.stdout  # ~10 s of scenes, a window every 10 frames
     assert all("truth" in line and "latency" in line for line in windows)
-    summary = re.fullmatch(r"accuracy (\d+\.\d)% \((\d+) of (\d+) windows .*", lines[-2])
+    summary = re.fullmatch(r"accuracy (\d+\.\d)% \((\d+) of (\d+) windows showing one interaction\); "
+                           r"false interactions (\d+\.\d)% \((\d+) of (\d+) windows without one\).*", lines[-3])
     assert summary, result.stdout
-    assert int(summary.group(3)) >= 4
+    assert int(summary.group(3)) >= 4 and int(summary.group(6)) >= 4
     assert float(summary.group(1)) >= 40.0  # ten classes: chance is 10 %
-    assert lines[-1] == "demo: every node shut down cleanly"
+    assert float(summary.group(4)) <= 60.0  # a scene without one is mostly called none
+    frames = len(gif_frames(path)[0])
+    assert lines[-2:] == ["demo: every node shut down cleanly", f"demo: wrote {path} ({frames} frames)"]
 
 
 def test_the_scenes_are_every_interaction_in_turn_with_scenes_without_one_mixed_in():
@@ -95,7 +107,7 @@ def gif_frames(path) -> tuple[list[np.ndarray], list[int]]:
     return frames, durations
 
 
-def test_save_writes_the_scene_as_recognised_to_a_gif(tmp_path):
+def test_save_writes_the_scene_as_recognised_to_a_gif(short_demo):
     from ista_ros.demo.run import demo_scene
     from ista_ros.demo.watch import GIF_FPS, GIF_SIZE
     from ista_ros.synthetic import interactions
@@ -103,9 +115,7 @@ def test_save_writes_the_scene_as_recognised_to_a_gif(tmp_path):
     from ista_ros.viz.scene import Camera, poses_from_frame
     from test_viz_video import count_colour, drawn_in
 
-    path = tmp_path / "x.gif"
-    result = ista_ros("demo", "--num-interactions", "2", "--seed", "3", "--device", "cpu", "--save", str(path))
-    assert result.returncode == 0, result.stdout + result.stderr
+    result, path = short_demo
     assert "rendering x.gif" in result.stderr  # the progress bar
     frames, durations = gif_frames(path)
     planted = demo_scene(seed=3, num_interactions=2)

@@ -157,25 +157,9 @@ def test_markers_reach_a_subscriber_in_another_process(spawn, ros):
 
 def publish(topic: str) -> None:
     """Child process: publish the scene's markers once a subscriber matched, spin until SIGINT."""
-    import rclpy
-    from rclpy.executors import ExternalShutdownException
-    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-    from visualization_msgs.msg import MarkerArray
+    from test_messages import publish_once
 
-    rclpy.init()
-    node = rclpy.create_node("marker_publisher")
-    qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
-    publisher = node.create_publisher(MarkerArray, topic, qos)
-    try:
-        while publisher.get_subscription_count() == 0:
-            rclpy.spin_once(node, timeout_sec=0.05)
-        publisher.publish(build())
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    publish_once("marker_publisher", build(), topic)
 
 
 if __name__ == "__main__":

@@ -69,17 +69,21 @@ def as_dict(value):
 
 def publish_sample(type_name: str, topic: str) -> None:
     """Child process: publish one sample once a subscriber matched, then spin until SIGINT."""
+    publish_once("message_sample_publisher", make_sample(type_name), topic)
+
+
+def publish_once(node_name: str, msg, topic: str) -> None:
+    """Child process: publish ``msg`` (latched) once a subscriber matched, then spin until SIGINT."""
     import rclpy
     from rclpy.executors import ExternalShutdownException
 
     rclpy.init()
-    node = rclpy.create_node("message_sample_publisher")
-    sample = make_sample(type_name)
-    publisher = node.create_publisher(type(sample), topic, latched_qos())
+    node = rclpy.create_node(node_name)
+    publisher = node.create_publisher(type(msg), topic, latched_qos())
     try:
         while publisher.get_subscription_count() == 0:
             rclpy.spin_once(node, timeout_sec=0.05)
-        publisher.publish(sample)
+        publisher.publish(msg)
         print("published", flush=True)
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
