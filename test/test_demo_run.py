@@ -29,7 +29,7 @@ def short_demo(tmp_path_factory):
 def test_short_demo_ends_with_accuracy_and_clean_shutdown(short_demo):
     result, path = short_demo
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("demo: 2 generated interactions and 1 scenes without one (seed 3)")
+    assert lines[0].startswith("demo: 2 generated interactions and 1 scene without one (seed 3)")
     windows = [line for line in lines if " recognised " in line]
     assert len(windows) >= 8, result.stdout  # ~10 s of scenes, a window every 10 frames
     assert all("truth" in line and "latency" in line for line in windows)

@@ -352,9 +352,10 @@ def run_demo(opts: DemoOptions, out=sys.stdout) -> int:
     log_dir = Path(tempfile.mkdtemp(prefix="ista_ros_demo_"))
     scene = ("" if opts.groups == 1 else f" by each of {opts.groups} pairs at once") + \
         (" and a passer-by" if opts.passer_by else "")
-    what = f"video {opts.video}" if opts.video else (f"{opts.num_interactions} generated interactions and "
-                                                      f"{scenes_without_one(opts.num_interactions)} scenes without "
-                                                      f"one{scene} (seed {seed})")
+    nones = scenes_without_one(opts.num_interactions)
+    nones = f"{nones} scene{'s' if nones > 1 else ''} without one"
+    what = f"video {opts.video}" if opts.video else \
+        f"{opts.num_interactions} generated interactions and {nones}{scene} (seed {seed})"
     print(f"demo: {what} -> recognizer ({Path(opts.weights).name}) -> listener; node logs in {log_dir}",
           file=out, flush=True)
     rclpy.init()
