@@ -2,6 +2,8 @@
 import ast
 import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -51,6 +53,16 @@ def test_the_launch_file_starts_the_executables_the_package_installs():
     assert "load_graph(" in source and "executable=name" in source  # the same YAML and node names as `run`
     cmake_nodes = re.search(r"set\(ISTA_ROS_NODES ([^)]*)\)", (ROOT / "CMakeLists.txt").read_text()).group(1).split()
     assert sorted(NODES) == sorted(cmake_nodes)
+
+
+def test_a_node_interrupted_while_it_loads_exits_130_without_a_traceback(tmp_path):
+    """The installed launchers (scripts/entry_point.py.in) as an early Ctrl-C or launch shutdown meets them."""
+    (tmp_path / "loading_node.py").write_text("raise KeyboardInterrupt  # SIGINT while torch loads\n")
+    launcher = tmp_path / "launcher"
+    launcher.write_text((ROOT / "scripts/entry_point.py.in").read_text()
+                        .replace("@Python3_EXECUTABLE@", sys.executable).replace("@ENTRY_MODULE@", "loading_node"))
+    result = subprocess.run([sys.executable, launcher], capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stderr) == (130, "")
 
 
 def test_run_plays_recognises_and_the_tools_see_it(spawn, tmp_path_factory, tmp_path):
