@@ -61,3 +61,15 @@ def test_window_line_shows_truth_and_verdict():
     assert window_line(1.25, "hug", 0.9, "push", 42.0).endswith("MISS")
     assert "(mixed)" in window_line(1.25, "hug", 0.9, "", 42.0)
     assert "truth" not in window_line(1.25, "hug", 0.9, None, 42.0)
+
+
+def test_a_videos_tally_says_what_was_reported_and_why_the_rest_was_no_interaction():
+    from ista_ros.demo.scoring import VideoTally
+
+    tally = VideoTally()
+    for label, reason in [("none", "too_far"), ("push", ""), ("none", "too_far"), ("none", "none_class")]:
+        tally.add(label, reason, 10.0)
+    assert tally.summary() == ("4 windows recognised (a video has no ground truth): 1 reported as an interaction "
+                               "(push 1), 3 no interaction (too_far 2, none_class 1), latency p50 10 ms")
+    assert VideoTally().summary() == ("0 windows recognised (a video has no ground truth): 0 reported as an "
+                                      "interaction, 0 no interaction")

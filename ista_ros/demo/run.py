@@ -48,7 +48,7 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 
 from ista_ros.core.groups import group_id
-from ista_ros.demo.scoring import NO_INTERACTION, NONE_LABEL, Answer, GroupScores, Score, window_line
+from ista_ros.demo.scoring import NO_INTERACTION, NONE_LABEL, Answer, GroupScores, VideoTally, window_line
 from ista_ros.demo.ship import SHIPPED_WEIGHTS
 from ista_ros.demo.watch import SceneLog, video_format
 from ista_ros.errors import ConfigError
@@ -181,7 +181,7 @@ class DemoListener(Node):
         self.with_truth = with_truth
         self.out = out
         self.groups = GroupScores(interactions.CLASS_NAMES, int(window_s * 1e9))
-        self.unscored = Score()  # a video's windows
+        self.video = VideoTally()  # a video's windows
         self.pending: list[tuple[InteractionActionArray, float]] = []
         self.start_ns: int | None = None
         self.scene = scene
@@ -252,14 +252,16 @@ class DemoListener(Node):
 
     def _print_video(self, answers: list[Answer], actions, latency_ms: float) -> None:
         for answer, action in zip(answers, actions):
-            self.unscored.add(answer.label, None, latency_ms)
-            print(window_line((answer.end - self.start_ns) / 1e9, answer.label, answer.confidence, None, latency_ms,
-                              action.group_id), file=self.out, flush=True)
+            reason = action.reason if action.class_id == action.NO_INTERACTION else ""
+            self.video.add(answer.label, reason, latency_ms)
+            line = window_line((answer.end - self.start_ns) / 1e9, answer.label, answer.confidence, None, latency_ms,
+                               action.group_id)
+            print(line + (f"  ({reason})" if reason else ""), file=self.out, flush=True)
 
     def summary(self) -> list[str]:
         """The demo's last lines: one accuracy per planted group when there are several, then overall."""
         if not self.with_truth:
-            return [f"{self.unscored.unscored} windows recognised (a video has no ground truth)"]
+            return [self.video.summary()]
         scores = self.groups.scores
         if len(scores) < 2:
             return [self.groups.overall.summary()]

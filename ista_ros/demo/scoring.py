@@ -18,6 +18,7 @@ planted groups, or with a passer-by, is counted apart ("stray") and never scored
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -96,6 +97,36 @@ class Score:
         return (f"accuracy {self.accuracy:.1f}% ({self.correct} of {self.scored} windows showing one interaction); "
                 f"false interactions {self.false_interaction_rate:.1f}% ({self.false_interactions} of "
                 f"{self.negatives} windows without one); {self.unscored} across two not scored{latency}")
+
+
+@dataclass
+class VideoTally:
+    """A video's windows, which have no ground truth: the interactions reported, and why the
+    others were "no interaction" (the node's reasons)."""
+
+    interactions: Counter = field(default_factory=Counter)  # label -> windows
+    reasons: Counter = field(default_factory=Counter)  # "no interaction" reason -> windows
+    latencies_ms: list[float] = field(default_factory=list)
+
+    def add(self, label: str, reason: str, latency_ms: float) -> None:
+        """reason: "" for an interaction reported as ``label``."""
+        if reason:
+            self.reasons[reason] += 1
+        else:
+            self.interactions[label] += 1
+        self.latencies_ms.append(latency_ms)
+
+    def summary(self) -> str:
+        """The demo's last line for a video, e.g. ``84 windows recognised (a video has no
+        ground truth): 1 reported as an interaction (push 1), 83 no interaction (too_far
+        48, too_few_entities 34, none_class 1), latency p50 95 ms``."""
+        def listed(counts: Counter) -> str:
+            return f" ({', '.join(f'{k} {n}' for k, n in counts.most_common())})" if counts else ""
+
+        said, silent = sum(self.interactions.values()), sum(self.reasons.values())
+        latency = f", latency p50 {np.median(self.latencies_ms):.0f} ms" if self.latencies_ms else ""
+        return (f"{said + silent} windows recognised (a video has no ground truth): {said} reported as an "
+                f"interaction{listed(self.interactions)}, {silent} no interaction{listed(self.reasons)}{latency}")
 
 
 def interaction_metrics(predicted: np.ndarray, labels: np.ndarray, none_id: int) -> dict:
