@@ -144,6 +144,26 @@ def test_save_writes_the_scene_as_recognised_to_a_gif(short_demo):
     assert cue > 300  # the label's border and its truth line in green or red, and the legend
 
 
+def test_a_videos_demo_is_saved_as_the_annotated_camera_pictures(tmp_path):
+    from sensor_msgs.msg import Image
+
+    from ista_ros.demo.watch import GIF_SIZE, SceneLog
+    from ista_ros.ros.messages import ros_time
+
+    colours = [(250, 0, 0), (0, 250, 0), (0, 0, 250)]
+    scene = SceneLog()
+    for k, colour in enumerate(colours):  # 10 FPS pictures of 320 x 180
+        picture = Image(height=180, width=320, encoding="rgb8", step=960,
+                        data=np.tile(np.array(colour, np.uint8), 180 * 320).tobytes())
+        picture.header.stamp = ros_time(1_000_000_000 + k * 100_000_000)
+        scene.add_picture(picture)
+    path, frames = scene.render(tmp_path / "video.gif", progress=False)
+    shown, _ = gif_frames(path)
+    assert frames == len(shown) == 3 and shown[0].shape == (GIF_SIZE[1], GIF_SIZE[0], 3)
+    for frame, colour in zip(shown, colours):  # the picture fills the frame (same aspect), JPEG and 256 colours
+        assert np.abs(frame[GIF_SIZE[1] // 2, GIF_SIZE[0] // 2].astype(int) - colour).max() < 30
+
+
 def test_a_video_name_it_cannot_write_is_one_sentence_before_the_demo_runs():
     result = ista_ros("demo", "--save", "demo.avi", timeout=60)
     assert result.returncode == 2

@@ -14,7 +14,7 @@ from ista_ros.core.layouts import get_layout
 from ista_ros.errors import ConfigError
 from ista_ros.synthetic import interactions
 from ista_ros.viz.colours import AGREES, DIFFERS, PALETTE, UNGROUPED, ColourBook, group_colour, lighter
-from ista_ros.viz.frame import BACKGROUND, TEXT, draw_frame, place_labels
+from ista_ros.viz.frame import BACKGROUND, TEXT, draw_frame, draw_picture, place_labels
 from ista_ros.viz.scene import Camera, EntityPose, GroupLabel, poses_from_frame
 from ista_ros.viz.video import VideoRenderer, save_image
 
@@ -269,3 +269,13 @@ def test_a_frame_can_be_saved_as_an_image(tmp_path):
     image = draw_frame(pair_frame(), [GroupLabel("g", PAIR, "hug", 0.9)], CAMERA)
     path = save_image(tmp_path / "frame.png", image)
     np.testing.assert_array_equal(cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB), image)
+
+
+def test_a_camera_picture_is_fitted_with_its_aspect_under_the_corner_panel():
+    picture = np.empty((100, 200, 3), np.uint8)
+    picture[:] = (200, 40, 40)
+    frame = draw_picture(picture, (640, 480), latency_ms=12.0, time_s=1.5, title="clip")
+    assert frame.shape == (480, 640, 3)
+    assert np.all(frame[81:399, 1:639] == (200, 40, 40))  # 640 x 320, centred: rows 80-399
+    assert np.all(frame[78, 200:] == BACKGROUND) and np.all(frame[401:, :] == BACKGROUND)
+    assert (frame[5:75, 5:120] != BACKGROUND).any(axis=-1).mean() > 0.1  # title, time and latency

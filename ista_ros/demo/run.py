@@ -46,6 +46,7 @@ import numpy as np
 import rclpy
 from rclpy.node import Node
 from rclpy.parameter import Parameter
+from sensor_msgs.msg import Image
 
 from ista_ros.core.groups import group_id
 from ista_ros.demo.scoring import NO_INTERACTION, NONE_LABEL, Answer, GroupScores, VideoTally, window_line
@@ -60,6 +61,7 @@ from ista_ros.viz.scene import GroupLabel
 
 TRUTH_TOPIC = "demo/truth"
 SKELETONS_TOPIC = "skeletons"
+PICTURES_TOPIC = "demo/annotated"  # a video's frames as the keypoints node annotates them (--save)
 FRAME_ID = "camera_optical_frame"
 ACTIONS_TOPIC = "actions"
 ENTITY_IDS = ("person_a", "person_b")
@@ -188,6 +190,8 @@ class DemoListener(Node):
         self.create_subscription(InteractionActionArray, ACTIONS_TOPIC, self._on_actions, 100)
         if scene is not None:
             self.create_subscription(SkeletonArray, SKELETONS_TOPIC, scene.add_skeletons, 1000)
+            if not with_truth:  # a video: its pictures too
+                self.create_subscription(Image, PICTURES_TOPIC, scene.add_picture, 100)
         if with_truth:
             self.create_subscription(InteractionActionArray, TRUTH_TOPIC, self._on_truth, 1000)
 
@@ -337,7 +341,9 @@ def start_children(opts: DemoOptions, seed: int, log_dir: Path) -> tuple[Child, 
                                   "--subscribers", "2" if opts.save else "1",
                                   *(["--passer-by"] if opts.passer_by else [])], log_dir)
         return source, [recognizer, source]
-    keypoints = Child("keypoints", node_args("ista_ros.nodes.keypoints", skeletons_topic=SKELETONS_TOPIC), log_dir)
+    pictures = {"annotated_topic": PICTURES_TOPIC} if opts.save else {}
+    keypoints = Child("keypoints", node_args("ista_ros.nodes.keypoints", skeletons_topic=SKELETONS_TOPIC, **pictures),
+                      log_dir)
     source = Child("video_source", node_args("ista_ros.nodes.video_source", source=opts.video), log_dir)
     return source, [recognizer, keypoints, source]
 

@@ -75,6 +75,21 @@ def draw_frame(entities: Sequence[EntityPose], groups: Sequence[GroupLabel] = ()
     return canvas
 
 
+def draw_picture(rgb: np.ndarray, size: tuple[int, int], latency_ms: float | None = None,
+                 time_s: float | None = None, title: str = "") -> np.ndarray:
+    """A camera image (e.g. the keypoints node's, annotated) fitted into a frame of ``size``
+    (width, height), its aspect kept on the background, with the corner panel."""
+    width, height = size
+    canvas = np.empty((height, width, 3), np.uint8)
+    canvas[:] = BACKGROUND
+    scale = min(width / rgb.shape[1], height / rgb.shape[0])
+    fitted = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
+    x0, y0 = (width - fitted[0]) // 2, (height - fitted[1]) // 2
+    canvas[y0:y0 + fitted[1], x0:x0 + fitted[0]] = cv2.resize(rgb, fitted, interpolation=cv2.INTER_AREA)
+    _draw_corner(canvas, title, time_s, latency_ms, width / 640)
+    return canvas
+
+
 def _project(pose: EntityPose, camera: Camera) -> _Projected:
     pixels, in_front = camera.project(pose.joints)
     shown = in_front & pose.located()

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from ista_ros.core.files import atomic_path, atomic_write
 from ista_ros.errors import ConfigError
 from ista_ros.viz.colours import ColourBook
-from ista_ros.viz.frame import draw_frame
+from ista_ros.viz.frame import draw_frame, draw_picture
 from ista_ros.viz.scene import Camera, EntityPose, GroupLabel
 
 SUFFIXES = (".mp4", ".gif")
@@ -98,7 +98,13 @@ class VideoRenderer:
     def add(self, entities: Sequence[EntityPose], groups: Sequence[GroupLabel] = (),
             latency_ms: float | None = None, time_s: float | None = None) -> np.ndarray:
         """Draw and write one frame; returns it (RGB)."""
-        image = draw_frame(entities, groups, self.camera, self.colours.of, latency_ms, time_s, self.title)
+        return self._write(draw_frame(entities, groups, self.camera, self.colours.of, latency_ms, time_s, self.title))
+
+    def add_picture(self, rgb: np.ndarray, latency_ms: float | None = None, time_s: float | None = None) -> np.ndarray:
+        """Write one camera image (``draw_picture``) as a frame; returns it (RGB)."""
+        return self._write(draw_picture(rgb, (self.camera.width, self.camera.height), latency_ms, time_s, self.title))
+
+    def _write(self, image: np.ndarray) -> np.ndarray:
         self._writer.add(image)
         self.frames += 1
         self._bar.update()
