@@ -17,10 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from ista_ros.core.checkpoint import load_checkpoint
-from ista_ros.core.engine import InferenceEngine
 from ista_ros.core.recognition import NONE_CLASS
-from ista_ros.core.window import model_input
-from ista_ros.demo.ship import SHIPPED_WEIGHTS, VALIDATION
+from ista_ros.demo.ship import SHIPPED_WEIGHTS, VALIDATION, validation_logits
+from ista_train.calibration import softmax
 
 THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -28,12 +27,8 @@ THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 def calibrated(weights: Path, val: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(N, K) calibrated probabilities, (N,) labels and the class names."""
     loaded = load_checkpoint(weights)
-    with np.load(val) as npz:
-        data, labels = npz["data"], npz["label"]
-    x = np.stack([model_input(sample, loaded.meta.preprocessing) for sample in data])
-    logits = InferenceEngine(loaded.model, device="cpu").predict(x) / loaded.meta.temperature
-    p = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return p / p.sum(axis=1, keepdims=True), labels, loaded.meta.class_names
+    logits, labels = validation_logits(loaded, val)
+    return softmax(logits, loaded.meta.temperature), labels, loaded.meta.class_names
 
 
 def main() -> None:

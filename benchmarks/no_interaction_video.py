@@ -102,7 +102,7 @@ def summary(results: list) -> dict[str, str]:
         "interactions": share(len(interactions)),
         "at p >= 0.5": str(sum(r.confidence >= 0.5 for r in interactions)),
         "at p >= 0.9": str(sum(r.confidence >= 0.9 for r in interactions)),
-        "interactions called": ", ".join(f"{k} {r.confidence:.2f}" for r in interactions for k in [r.label]) or "-",
+        "interactions called": ", ".join(f"{r.label} {r.confidence:.2f}" for r in interactions) or "-",
         "no interaction: reasons": ", ".join(f"{k} {n}" for k, n in Counter(
             r.reason for r in results if not r.is_interaction).most_common()),
         "model alone (arg-max): interactions": share(model_calls),

@@ -256,7 +256,7 @@ class DemoListener(Node):
 
     def _print_video(self, answers: list[Answer], actions, latency_ms: float) -> None:
         for answer, action in zip(answers, actions):
-            reason = action.reason if action.class_id == action.NO_INTERACTION else ""
+            reason = action.reason  # "" for an interaction (InteractionAction.msg)
             self.video.add(answer.label, reason, latency_ms)
             line = window_line((answer.end - self.start_ns) / 1e9, answer.label, answer.confidence, None, latency_ms,
                                action.group_id)

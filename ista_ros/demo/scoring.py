@@ -93,10 +93,10 @@ class Score:
     def summary(self) -> str:
         """The demo's last line, e.g. ``accuracy 85.0% (34 of 40 windows showing one
         interaction); false interactions 5.0% (1 of 20 windows without one); ...``."""
-        latency = f", latency p50 {np.median(self.latencies_ms):.0f} ms" if self.latencies_ms else ""
         return (f"accuracy {self.accuracy:.1f}% ({self.correct} of {self.scored} windows showing one interaction); "
                 f"false interactions {self.false_interaction_rate:.1f}% ({self.false_interactions} of "
-                f"{self.negatives} windows without one); {self.unscored} across two not scored{latency}")
+                f"{self.negatives} windows without one); {self.unscored} across two not scored"
+                f"{latency_p50(self.latencies_ms)}")
 
 
 @dataclass
@@ -124,9 +124,14 @@ class VideoTally:
             return f" ({', '.join(f'{k} {n}' for k, n in counts.most_common())})" if counts else ""
 
         said, silent = sum(self.interactions.values()), sum(self.reasons.values())
-        latency = f", latency p50 {np.median(self.latencies_ms):.0f} ms" if self.latencies_ms else ""
         return (f"{said + silent} windows recognised (a video has no ground truth): {said} reported as an "
-                f"interaction{listed(self.interactions)}, {silent} no interaction{listed(self.reasons)}{latency}")
+                f"interaction{listed(self.interactions)}, {silent} no interaction{listed(self.reasons)}"
+                f"{latency_p50(self.latencies_ms)}")
+
+
+def latency_p50(latencies_ms: list[float]) -> str:
+    """The summary lines' latency phrase ("" before any window)."""
+    return f", latency p50 {np.median(latencies_ms):.0f} ms" if latencies_ms else ""
 
 
 def interaction_metrics(predicted: np.ndarray, labels: np.ndarray, none_id: int) -> dict:

@@ -41,15 +41,20 @@ REPRODUCE = {
 }
 
 
-def split_metrics(loaded, validation: Path) -> dict:
-    """interaction_top1 and false_interaction_rate (percent) of the checkpoint on a val.npz."""
+def validation_logits(loaded, validation: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(N, classes) logits of the checkpoint on the windows of a val.npz, and their (N,) labels."""
     if not validation.is_file():
         raise ConfigError(f"{validation} does not exist; prepare the data first ({REPRODUCE['prepare_command']}).")
     with np.load(validation) as npz:
         data, labels = npz["data"], npz["label"]
     x = np.stack([model_input(sample, loaded.meta.preprocessing) for sample in data])
-    predicted = InferenceEngine(loaded.model, device="cpu").predict(x).argmax(axis=1)
-    return interaction_metrics(predicted, labels, loaded.meta.class_names.index(NONE_LABEL))
+    return InferenceEngine(loaded.model, device="cpu").predict(x), labels
+
+
+def split_metrics(loaded, validation: Path) -> dict:
+    """interaction_top1 and false_interaction_rate (percent) of the checkpoint on a val.npz."""
+    logits, labels = validation_logits(loaded, validation)
+    return interaction_metrics(logits.argmax(axis=1), labels, loaded.meta.class_names.index(NONE_LABEL))
 
 
 def ship(source: Path, target: Path = SHIPPED_WEIGHTS, validation: Path = VALIDATION) -> dict:

@@ -83,14 +83,14 @@ class SceneLog:
         fps, size = video_format(path)
         pictures = sorted(self.pictures, key=lambda p: p[0])
         first, times = pictures[0][0], _grid(pictures[0][0], pictures[-1][0], fps)
-        decoded = {}  # the picture shown last: most video frames repeat one
+        decoded_stamp, rgb = None, None  # most video frames repeat the picture before them
         with VideoRenderer(path, fps, Camera.with_fov(*size), total=len(times), title=title,
                            progress=progress) as video:
             for stamp, jpeg, shown in paired(iter(pictures), self._labels(), times):
-                if stamp not in decoded:
+                if stamp != decoded_stamp:
                     bgr = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-                    decoded = {stamp: cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)}
-                video.add_picture(decoded[stamp], shown.latency_ms if shown else None, (stamp - first) / 1e9)
+                    decoded_stamp, rgb = stamp, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                video.add_picture(rgb, shown.latency_ms if shown else None, (stamp - first) / 1e9)
         return Path(path), video.frames
 
     def _labels(self) -> list[TimedLabels]:

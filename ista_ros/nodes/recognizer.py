@@ -179,8 +179,9 @@ class RecognizerNode(Node):
             f"recognising {len(names)} classes ({', '.join(names[:4])}{', ...' if len(names) > 4 else ''}) of "
             f"{loaded.config.num_persons} {loaded.meta.layout} entities on {self.engine.device} "
             f"({self.engine.backend}, {self.engine.precision}); ready")
-        if self.recognizer.closed_set_hint():
-            self.get_logger().info(self.recognizer.closed_set_hint())
+        hint = self.recognizer.closed_set_hint()
+        if hint:
+            self.get_logger().info(hint)
 
     def _load(self, params: RecognizerParameters, settings: Settings):
         """The checkpoint (or .onnx file), its inference engine (warmed up) and the live
